@@ -1,0 +1,51 @@
+/**
+ * What went wrong, as a stable string an application can switch on.
+ * - `bad-input`: the caller passed something invalid (empty text, unknown turn).
+ * - `gone`: the store no longer holds the requested offset (HTTP 410).
+ * - `not-found`: the session does not exist (HTTP 404).
+ * - `unauthorized`: the server refused the request (HTTP 401/403).
+ * - `conflict`: the session is closed or the append conflicts (HTTP 409).
+ * - `http`: any other unexpected HTTP status.
+ * - `network`: the request never got an answer (connection refused, cut, timeout).
+ * - `protocol`: the server answered something this client cannot parse.
+ * - `persistence`: IndexedDB failed; the session fell back to memory.
+ * - `closed`: the session object was closed.
+ * - `aborted`: the operation was aborted by the caller.
+ */
+export type DurableSessionErrorCode =
+  | 'bad-input'
+  | 'gone'
+  | 'not-found'
+  | 'unauthorized'
+  | 'conflict'
+  | 'http'
+  | 'network'
+  | 'protocol'
+  | 'persistence'
+  | 'closed'
+  | 'aborted';
+
+/**
+ * The one error class the client throws or reports. Check `code`, not the message.
+ * @example
+ * try { await session.send(''); } catch (e) {
+ *   if (e instanceof DurableSessionError && e.code === 'bad-input') showHint();
+ * }
+ */
+export class DurableSessionError extends Error {
+  override readonly name = 'DurableSessionError';
+  readonly code: DurableSessionErrorCode;
+  /** The HTTP status, when the error came from an HTTP answer. */
+  readonly status: number | undefined;
+
+  constructor(code: DurableSessionErrorCode, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+  }
+
+  /** Whether retrying the same operation later may succeed. */
+  get retryable(): boolean {
+    return this.code === 'network' || (this.code === 'http' && (this.status === undefined || this.status >= 500 || this.status === 429));
+  }
+}

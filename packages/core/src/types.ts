@@ -1,0 +1,213 @@
+import type { AppEvent, SessionEvent, TurnEndReason } from './events';
+import type { DurableSessionError } from './errors';
+
+/** Connection status of a session, as shown by a badge in the UI. */
+export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
+
+/** Status of one turn. */
+export type TurnStatus = 'streaming' | 'complete' | 'cancelled' | 'error';
+
+/** Where the snapshot is persisted. */
+export type PersistenceMode = 'indexeddb' | 'memory';
+
+/**
+ * How this tab reaches the network: `leader` holds the session's one connection,
+ * `follower` applies what the leader rebroadcasts, `solo` has its own connection
+ * (tab coordination disabled or unsupported).
+ */
+export type TabMode = 'leader' | 'follower' | 'solo';
+
+/**
+ * One prompt-and-answer cycle, folded from the session's events.
+ * @example
+ * const answer = turn.text; // all agents' text joined
+ * const byAgent = turn.agents.writer;
+ */
+export interface Turn {
+  turnId: string;
+  /** The prompt text, once the `prompt` event was applied. */
+  prompt: string | undefined;
+  /** The client that wrote the prompt. */
+  clientId: string | undefined;
+  /** Text per agent, in the order agents started. */
+  agents: Readonly<Record<string, string>>;
+  /** Every agent's text joined (agents separated by a blank line). */
+  text: string;
+  status: TurnStatus;
+  /** Reason given by an agent that ended with `error`. */
+  error: string | undefined;
+  /** Steer messages sent for this turn, in order. */
+  steers: readonly string[];
+}
+
+/** The end reason of a turn, re-exported for convenience. */
+export type { TurnEndReason };
+
+/**
+ * The part of the snapshot folded from events: what is persisted next to the offset.
+ * Applications extend it through the `reduce` option.
+ * @example
+ * interface MyState extends SessionState { tools: string[] }
+ */
+export interface SessionState {
+  turns: readonly Turn[];
+  /** The turn currently streaming, if any (the latest one). */
+  activeTurnId: string | undefined;
+}
+
+/**
+ * A pure function folding one event into the state. Must not mutate `state`.
+ * @example
+ * const reduce: Reducer<SessionState, SessionEvent | MyEvent> = (s, e) =>
+ *   e.type === 'my.event' ? s : reduceSession(s, e);
+ */
+export type Reducer<S, E> = (state: S, event: E) => S;
+
+/**
+ * Everything a UI renders: the folded state plus connection facts.
+ * A new object only when something changed.
+ * @example
+ * const { turns, status } = session.get();
+ */
+export interface SessionSnapshot<S extends SessionState = SessionState> {
+  sessionId: string;
+  status: ConnectionStatus;
+  /** The last applied offset (`-1` before any event). */
+  offset: string;
+  /** The folded state. `turns` and `activeTurnId` are also copied to the top level. */
+  state: S;
+  turns: S['turns'];
+  activeTurnId: string | undefined;
+  /**
+   * `true` unless the store dropped events this client had not read yet (HTTP 410)
+   * and the state was rebuilt from what the store still holds.
+   */
+  recovered: boolean;
+  /** `true` when this snapshot started from a persisted state and resumed from its offset. */
+  resumed: boolean;
+  persistence: PersistenceMode;
+  tabs: TabMode;
+  /** The last error reported (cleared when the connection is healthy again). */
+  error: DurableSessionError | undefined;
+}
+
+/**
+ * A batch of events read from a session. `offset` is the offset after the last
+ * event of the batch: reading from it returns what follows.
+ */
+export interface ReadBatch<E> {
+  events: E[];
+  offset: string;
+  /** `true` when the batch reaches the current end of the session. */
+  upToDate: boolean;
+  /** `true` when the session is closed: no event will ever follow. */
+  closed?: boolean;
+}
+
+/** Identity of one append, so that a retried append lands once. */
+export interface AppendOptions {
+  /** Stable for one writer (a session object). */
+  producerId: string;
+  /** Bumped when a writer restarts with the same `producerId`. */
+  epoch: number;
+  /** Increases by one per append of this producer; a retry reuses it. */
+  seq: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The one seam to a backend that holds sessions.
+ * @example
+ * const adapter: SessionAdapter = httpAdapter({ baseUrl: 'http://127.0.0.1:4100' });
+ */
+export interface SessionAdapter<E = unknown> {
+  /**
+   * Read every event after `offset` (`-1` = from the start): catch-up first,
+   * then, with `live`, new events as they are appended. Ends when `signal`
+   * aborts or (without `live`) when up to date. Throws a {@link DurableSessionError}
+   * (`gone` when the store no longer holds `offset`).
+   */
+  read(sessionId: string, offset: string, options: { live: boolean; signal: AbortSignal }): AsyncIterable<ReadBatch<E>>;
+  /** Append one event. Idempotent for the same `producerId`, `epoch` and `seq`. */
+  append(sessionId: string, event: E, options: AppendOptions): Promise<void>;
+}
+
+/** Any event a session of application events `E` may carry. */
+export type AnySessionEvent<E extends AppEvent = never> = SessionEvent | E;
+
+/** Reconnect policy: exponential backoff with full jitter and a cap. */
+export interface ReconnectOptions {
+  /** First delay ceiling in ms. Default 250. */
+  initialDelayMs?: number;
+  /** Largest delay ceiling in ms. Default 10_000. */
+  maxDelayMs?: number;
+  /** Growth factor per failed attempt. Default 2. */
+  multiplier?: number;
+}
+
+/**
+ * Options of {@link DurableSession} creation.
+ * @example
+ * createDurableSession({ sessionId: 'chat-1', adapter: httpAdapter({ baseUrl }) });
+ */
+export interface DurableSessionOptions<E extends AppEvent = never, S extends SessionState = SessionState> {
+  sessionId: string;
+  adapter: SessionAdapter<AnySessionEvent<E>>;
+  /** Identifies this browser/device in `prompt`, `cancel` and `steer` events. Default: a random id kept in IndexedDB. */
+  clientId?: string;
+  /** `'indexeddb'` (default where available) or `'memory'`. */
+  persistence?: PersistenceMode;
+  /** Extends the fold with application events. Default {@link reduceSession}. */
+  reduce?: Reducer<S, AnySessionEvent<E>>;
+  /** Initial folded state, required when `S` adds fields. */
+  initialState?: S;
+  reconnect?: ReconnectOptions;
+  /** Share one connection among the tabs of a browser. Default `true`. */
+  tabs?: boolean;
+}
+
+/**
+ * Finer-grained notifications, through `session.on(name, cb)`.
+ * @example
+ * session.on('event', ({ event, offset }) => console.log(offset, event.type));
+ */
+export interface DurableSessionEvents<E extends AppEvent = never> {
+  /** An event was applied (exactly once, in order). */
+  event: (applied: { event: AnySessionEvent<E>; offset: string }) => void;
+  /** The connection status changed. */
+  status: (status: ConnectionStatus) => void;
+  /** Something degraded without failing (persistence fell back to memory, a batch was dropped as a repeat). */
+  warning: (error: DurableSessionError) => void;
+  /** An operation failed (read or append). */
+  error: (error: DurableSessionError) => void;
+}
+
+/**
+ * A durable chat session: a store over the session's log.
+ * Follows Svelte's store contract (`subscribe` calls back at once).
+ * @example
+ * const session = createDurableSession({ sessionId: 'chat-1', adapter });
+ * const stop = session.subscribe((s) => render(s.turns));
+ * const turnId = await session.send('Hello');
+ * await session.cancel(turnId);
+ */
+export interface DurableSession<E extends AppEvent = never, S extends SessionState = SessionState> {
+  readonly sessionId: string;
+  readonly clientId: string;
+  /** The current snapshot: the same object until something changes. */
+  get(): SessionSnapshot<S>;
+  /** Call `cb` now and on every change. Returns an unsubscribe function. */
+  subscribe(cb: (snapshot: SessionSnapshot<S>) => void): () => void;
+  /** Listen to finer events. Returns an unbind function. */
+  on<K extends keyof DurableSessionEvents<E>>(name: K, cb: DurableSessionEvents<E>[K]): () => void;
+  /** Write a `prompt`; resolves with its turn id once the store acknowledged it. */
+  send(text: string, options?: { turnId?: string }): Promise<string>;
+  /** Write a `cancel` for `turnId` (default: the active turn; `"*"` = every turn). */
+  cancel(turnId?: string): Promise<void>;
+  /** Write a `steer` for `turnId` (default: the active turn). */
+  steer(text: string, turnId?: string): Promise<void>;
+  /** Append an application event. */
+  emit(event: E): Promise<void>;
+  /** Stop reading, flush persistence, release the tab lock. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,14 @@
+import { defineProject } from 'vitest/config';
+import { workspaceAlias } from '../vitest.shared';
+
+export default defineProject({
+  resolve: { alias: workspaceAlias },
+  test: {
+    name: 'integration',
+    environment: 'node',
+    include: ['**/*.test.ts'],
+    exclude: ['artifacts/**', 'browser/**'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+  },
+});
