@@ -6,8 +6,7 @@ export default defineProject({
   test: {
     name: 'integration',
     environment: 'node',
-    include: ['**/*.test.ts'],
-    exclude: ['artifacts/**', 'browser/**'],
+    include: ['*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

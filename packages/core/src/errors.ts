@@ -11,6 +11,8 @@
  * - `persistence`: IndexedDB failed; the session fell back to memory.
  * - `closed`: the session object was closed.
  * - `aborted`: the operation was aborted by the caller.
+ * @example
+ * const code: DurableSessionErrorCode = 'gone';
  */
 export type DurableSessionErrorCode =
   | 'bad-input'

@@ -4,7 +4,11 @@
  * application add its own (see {@link AppEvent}).
  */
 
-/** Why a turn ended. */
+/**
+ * Why a turn ended.
+ * @example
+ * const reason: TurnEndReason = 'cancelled';
+ */
 export type TurnEndReason = 'complete' | 'cancelled' | 'error';
 
 /**
@@ -97,5 +101,9 @@ export interface AppEvent {
   [field: string]: unknown;
 }
 
-/** The SDK's event type names. */
+/**
+ * The SDK's event type names.
+ * @example
+ * const isSdkEvent = (SESSION_EVENT_TYPES as readonly string[]).includes(event.type);
+ */
 export const SESSION_EVENT_TYPES = ['prompt', 'turn.start', 'delta', 'turn.end', 'cancel', 'steer'] as const;

@@ -1,19 +1,34 @@
 import type { AppEvent, SessionEvent, TurnEndReason } from './events';
 import type { DurableSessionError } from './errors';
 
-/** Connection status of a session, as shown by a badge in the UI. */
+/**
+ * Connection status of a session, as shown by a badge in the UI.
+ * `closed`: no event will arrive any more (the session object or its stream was closed).
+ * @example
+ * const badge = session.get().status === 'live' ? '●' : '○';
+ */
 export type ConnectionStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
 
-/** Status of one turn. */
+/**
+ * Status of one turn.
+ * @example
+ * const showStop = turn.status === 'streaming';
+ */
 export type TurnStatus = 'streaming' | 'complete' | 'cancelled' | 'error';
 
-/** Where the snapshot is persisted. */
+/**
+ * Where the snapshot is persisted.
+ * @example
+ * if (session.get().persistence === 'memory') showNotice('History is not kept on this device');
+ */
 export type PersistenceMode = 'indexeddb' | 'memory';
 
 /**
  * How this tab reaches the network: `leader` holds the session's one connection,
  * `follower` applies what the leader rebroadcasts, `solo` has its own connection
  * (tab coordination disabled or unsupported).
+ * @example
+ * const holdsConnection = session.get().tabs !== 'follower';
  */
 export type TabMode = 'leader' | 'follower' | 'solo';
 
@@ -31,6 +46,8 @@ export interface Turn {
   clientId: string | undefined;
   /** Text per agent, in the order agents started. */
   agents: Readonly<Record<string, string>>;
+  /** How each agent that sent `turn.end` ended (agent id → reason). */
+  ended: Readonly<Record<string, TurnEndReason>>;
   /** Every agent's text joined (agents separated by a blank line). */
   text: string;
   status: TurnStatus;
@@ -40,7 +57,7 @@ export interface Turn {
   steers: readonly string[];
 }
 
-/** The end reason of a turn, re-exported for convenience. */
+/** The end reason of a turn, re-exported for convenience (see `events.ts`). */
 export type { TurnEndReason };
 
 /**
@@ -94,6 +111,8 @@ export interface SessionSnapshot<S extends SessionState = SessionState> {
 /**
  * A batch of events read from a session. `offset` is the offset after the last
  * event of the batch: reading from it returns what follows.
+ * @example
+ * const batch: ReadBatch<SessionEvent> = { events: [], offset: '0000_0042', upToDate: true };
  */
 export interface ReadBatch<E> {
   events: E[];
@@ -104,7 +123,11 @@ export interface ReadBatch<E> {
   closed?: boolean;
 }
 
-/** Identity of one append, so that a retried append lands once. */
+/**
+ * Identity of one append, so that a retried append lands once.
+ * @example
+ * await adapter.append('chat-1', event, { producerId: 'agent-7', epoch: 0, seq: 0 });
+ */
 export interface AppendOptions {
   /** Stable for one writer (a session object). */
   producerId: string;
@@ -132,10 +155,18 @@ export interface SessionAdapter<E = unknown> {
   append(sessionId: string, event: E, options: AppendOptions): Promise<void>;
 }
 
-/** Any event a session of application events `E` may carry. */
+/**
+ * Any event a session of application events `E` may carry.
+ * @example
+ * type Ev = AnySessionEvent<ToolCall>; // SessionEvent | ToolCall
+ */
 export type AnySessionEvent<E extends AppEvent = never> = SessionEvent | E;
 
-/** Reconnect policy: exponential backoff with full jitter and a cap. */
+/**
+ * Reconnect policy: exponential backoff with full jitter and a cap.
+ * @example
+ * createDurableSession({ sessionId, adapter, reconnect: { initialDelayMs: 100, maxDelayMs: 5_000 } });
+ */
 export interface ReconnectOptions {
   /** First delay ceiling in ms. Default 250. */
   initialDelayMs?: number;
@@ -153,7 +184,7 @@ export interface ReconnectOptions {
 export interface DurableSessionOptions<E extends AppEvent = never, S extends SessionState = SessionState> {
   sessionId: string;
   adapter: SessionAdapter<AnySessionEvent<E>>;
-  /** Identifies this browser/device in `prompt`, `cancel` and `steer` events. Default: a random id kept in IndexedDB. */
+  /** Identifies this browser/device in `prompt`, `cancel` and `steer` events. Default: a random id kept in `localStorage`. */
   clientId?: string;
   /** `'indexeddb'` (default where available) or `'memory'`. */
   persistence?: PersistenceMode;
@@ -162,7 +193,7 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
   /** Initial folded state, required when `S` adds fields. */
   initialState?: S;
   reconnect?: ReconnectOptions;
-  /** Share one connection among the tabs of a browser. Default `true`. */
+  /** Share one connection among the tabs of a browser. Default `true`. Not implemented yet: every tab is `solo`. */
   tabs?: boolean;
 }
 

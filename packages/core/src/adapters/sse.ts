@@ -1,0 +1,53 @@
+/**
+ * One Server-Sent Event: its `event` name (`message` when absent) and its `data`
+ * lines joined with `\n`.
+ * @example
+ * const e: SseEvent = { event: 'control', data: '{"streamNextOffset":"42"}' };
+ */
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/**
+ * Parse a `text/event-stream` body (as read by `fetch`) into events, per the
+ * WHATWG rules: `\n`, `\r\n` or `\r` line ends, `:` comments, one optional space
+ * after the colon, events without data skipped. Cancels the body when the
+ * consumer stops early.
+ * @example
+ * const res = await fetch(url);
+ * for await (const { event, data } of parseSse(res.body!)) console.log(event, data);
+ */
+export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent, void, undefined> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let event = '';
+  let data: string[] = [];
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      buffer += done ? decoder.decode() + '\n' : decoder.decode(value, { stream: true });
+      // A trailing `\r` may be the first half of `\r\n`: keep it for the next chunk.
+      const lines = buffer.split(/\r\n|\n|\r(?!$)/);
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        if (!line) {
+          if (data.length) yield { event: event || 'message', data: data.join('\n') };
+          event = '';
+          data = [];
+          continue;
+        }
+        const colon = line.indexOf(':');
+        if (!colon) continue;
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const value = colon < 0 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+        if (field === 'event') event = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (done) return;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * @durable-session/core: the browser client of durable sessions.
+ *
+ * Start with {@link createDurableSession} (session.ts), an adapter to a backend
+ * ({@link httpAdapter} for the Durable Streams protocol, {@link memoryAdapter} in process),
+ * and the fold of events into turns ({@link reduceSession}).
+ */
+export { createDurableSession, CLIENT_ID_KEY, type BatchSource } from './session';
+export { reduceSession, initialSessionState } from './reducer';
+export { httpAdapter, type HttpAdapterOptions, type HeadersOption } from './adapters/http';
+export { memoryAdapter, type MemoryAdapter } from './adapters/memory';
+export { parseSse, type SseEvent } from './adapters/sse';
+export { createBackoff, type Backoff } from './backoff';
+export { openPersistence, DB_NAME, type PersistedSession, type SessionPersistence } from './persistence';
+export { isAfterOffset } from './util';
+export { waitFor } from './wait';
+export * from './frame';
+export * from './errors';
+export * from './events';
+export * from './types';

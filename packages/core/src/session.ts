@@ -1,0 +1,302 @@
+import { createNanoEvents } from 'nanoevents';
+import { createBackoff } from './backoff';
+import { DurableSessionError } from './errors';
+import type { AppEvent } from './events';
+import { createSaver, openPersistence, type PersistedSession, type SessionPersistence } from './persistence';
+import { initialSessionState, reduceSession } from './reducer';
+import type {
+  AnySessionEvent,
+  DurableSession,
+  DurableSessionEvents,
+  DurableSessionOptions,
+  ReadBatch,
+  Reducer,
+  SessionSnapshot,
+  SessionState,
+} from './types';
+import { isAfterOffset, randomId, toError } from './util';
+
+/**
+ * Where a session gets its batches from, starting after `offset`, until `signal` aborts.
+ * Today: the adapter's live read. Later: a leader tab's rebroadcast.
+ * @example
+ * const network: BatchSource<SessionEvent> = (offset, signal) =>
+ *   adapter.read(sessionId, offset, { live: true, signal });
+ */
+export type BatchSource<E> = (offset: string, signal: AbortSignal) => AsyncIterable<ReadBatch<E>>;
+
+/**
+ * The `localStorage` key keeping the default client id.
+ * @example
+ * localStorage.removeItem(CLIENT_ID_KEY); // the next session gets a new client id
+ */
+export const CLIENT_ID_KEY = 'durable-session:client-id';
+
+const online = (): boolean => globalThis.navigator?.onLine !== false;
+
+/** A random client id, kept in `localStorage` when it works. */
+function defaultClientId(warn: (e: DurableSessionError) => void): string {
+  try {
+    const store = globalThis.localStorage;
+    const id = store?.getItem(CLIENT_ID_KEY) || randomId();
+    store?.setItem(CLIENT_ID_KEY, id);
+    return id;
+  } catch (e) {
+    // Emitted after creation, once the caller could listen.
+    queueMicrotask(() => warn(new DurableSessionError('persistence', 'localStorage failed; the client id is not kept', { cause: e })));
+    return randomId();
+  }
+}
+
+/**
+ * Open a durable session: a store over the session's log that reads (catch-up, then live),
+ * folds events into a snapshot exactly once and in order, persists offset and state to
+ * IndexedDB, reconnects with backoff, and appends `prompt`/`cancel`/`steer`/application
+ * events idempotently.
+ *
+ * - Starts at once: renders the state saved in IndexedDB (`resumed: true`) and reads
+ *   only what follows its offset. Without IndexedDB it keeps the state in memory
+ *   (`persistence: 'memory'`, plus a `warning`).
+ * - Reconnects with full-jitter backoff (reset by every batch), at once on `online`,
+ *   and not at all while the browser is offline (`status: 'offline'`). A read answered
+ *   `410` rebuilds from the start with `recovered: false`. Every other read failure (401/403
+ *   included: a `headers` function on the adapter can refresh credentials) is reported as an
+ *   `error` event and in `snapshot.error`, and retried.
+ * - Appends go one at a time, in call order, as producer `(random id per session object,
+ *   epoch, seq)`: a retried append never lands twice. Retryable failures (network, 5xx, 429)
+ *   are retried with the same backoff (each reported as a `warning`) until they succeed or
+ *   the session closes; others reject (and are reported as an `error`).
+ * - `close()` aborts reads and pending appends (they reject with `closed`) and flushes persistence.
+ * @example
+ * const session = createDurableSession({ sessionId: 'chat-1', adapter: httpAdapter({ baseUrl }) });
+ * const stop = session.subscribe((s) => render(s.turns, s.status));
+ * const turnId = await session.send('Hello');
+ * await session.cancel(turnId);
+ */
+export function createDurableSession<E extends AppEvent = never, S extends SessionState = SessionState>(
+  options: DurableSessionOptions<E, S>,
+): DurableSession<E, S> {
+  type Ev = AnySessionEvent<E>;
+  type Snapshot = SessionSnapshot<S>;
+  const { sessionId, adapter, reconnect } = options;
+  const reduce = options.reduce ?? (reduceSession as Reducer<S, Ev>);
+  const initial = options.initialState ?? (initialSessionState as S);
+  const emitter = createNanoEvents<DurableSessionEvents<E> & { change: (s: Snapshot) => void }>();
+  const warn = (e: DurableSessionError): void => emitter.emit('warning', e);
+  const fail = (e: DurableSessionError): void => emitter.emit('error', e);
+  const source: BatchSource<Ev> = (offset, signal) => adapter.read(sessionId, offset, { live: true, signal });
+
+  const clientId = options.clientId || defaultClientId(warn);
+
+  let snap: Snapshot = {
+    sessionId,
+    status: 'connecting',
+    offset: '-1',
+    state: initial,
+    turns: initial.turns,
+    activeTurnId: initial.activeTurnId,
+    recovered: true,
+    resumed: false,
+    persistence: options.persistence === 'memory' || typeof indexedDB === 'undefined' ? 'memory' : 'indexeddb',
+    tabs: 'solo',
+    error: undefined,
+  };
+  const set = (patch: Partial<Snapshot>): void => {
+    const prev = snap;
+    if ((Object.keys(patch) as (keyof Snapshot)[]).every((k) => patch[k] === prev[k])) return;
+    snap = { ...prev, ...patch };
+    emitter.emit('change', snap);
+    if (snap.status !== prev.status) emitter.emit('status', snap.status);
+  };
+  const setState = (state: S, patch: Partial<Snapshot>): void =>
+    set({ state, turns: state.turns, activeTurnId: state.activeTurnId, ...patch });
+
+  // Persistence: one record per session, coalesced writes; any failure degrades to memory.
+  let db: SessionPersistence<S> | undefined;
+  let degraded = false;
+  const degrade = (cause: unknown): void => {
+    if (degraded) return;
+    degraded = true;
+    db?.close();
+    db = undefined;
+    set({ persistence: 'memory' });
+    warn(new DurableSessionError('persistence', `IndexedDB failed (${(cause as Error)?.message}); keeping the session in memory`, { cause }));
+  };
+  const saver = createSaver<PersistedSession<S>>((record) => (db ? db.write(record).catch(degrade) : Promise.resolve()));
+  const save = (now?: boolean): void => saver.save({ offset: snap.offset, state: snap.state }, now);
+
+  // Sleeping (backoff, offline) ends early on `online` and on close.
+  const wakers = new Set<() => void>();
+  const sleep = (ms?: number): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      };
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      wakers.add(done);
+    });
+  const wake = (): void => wakers.forEach((w) => w());
+
+  let closed = false;
+  let reader: AbortController | undefined;
+  const life = new AbortController();
+  const closedError = (): DurableSessionError => new DurableSessionError('closed', `session ${sessionId} is closed`);
+
+  const apply = (batch: ReadBatch<Ev>): void => {
+    const live: Partial<Snapshot> = batch.upToDate ? { status: 'live', error: undefined } : {};
+    if (!isAfterOffset(batch.offset, snap.offset)) {
+      if (batch.events.length) warn(new DurableSessionError('protocol', `dropped a repeated batch ending at ${batch.offset}`));
+      set(live);
+      return;
+    }
+    let state = snap.state;
+    for (const event of batch.events) {
+      try {
+        state = reduce(state, event);
+      } catch (e) {
+        fail(new DurableSessionError('protocol', `the reducer threw on a "${event.type}" event; skipped it`, { cause: e }));
+      }
+    }
+    setState(state, { offset: batch.offset, ...live });
+    save(batch.events.some((e) => e.type === 'turn.end'));
+    for (const event of batch.events) emitter.emit('event', { event, offset: batch.offset });
+  };
+
+  const run = async (): Promise<void> => {
+    if (snap.persistence === 'indexeddb') {
+      try {
+        const opened = await openPersistence<S>(sessionId);
+        if (closed) return opened.close();
+        db = opened;
+        if (opened.saved && opened.saved.offset !== '-1') setState(opened.saved.state, { offset: opened.saved.offset, resumed: true });
+      } catch (e) {
+        degrade(e);
+      }
+    } else if (options.persistence !== 'memory') {
+      await null;
+      degrade(new DurableSessionError('persistence', 'IndexedDB is unavailable'));
+    }
+    const backoff = createBackoff(reconnect);
+    while (!closed) {
+      if (!online()) {
+        set({ status: 'offline' });
+        await sleep();
+        continue;
+      }
+      if (snap.status === 'offline') set({ status: 'reconnecting' });
+      const ctrl = (reader = new AbortController());
+      try {
+        for await (const batch of source(snap.offset, ctrl.signal)) {
+          if (closed || ctrl.signal.aborted) break;
+          apply(batch);
+          backoff.reset();
+          if (batch.closed) return set({ status: 'closed' });
+        }
+        if (!closed && !ctrl.signal.aborted) throw new DurableSessionError('network', 'the read ended');
+      } catch (e) {
+        if (closed || ctrl.signal.aborted) continue; // closing, or gone offline
+        const err = toError(e);
+        if (err.code === 'gone' && snap.offset !== '-1') {
+          // The store dropped events we had not read: rebuild from what it still holds.
+          setState(initial, { offset: '-1', recovered: false, resumed: false });
+          save(true);
+          warn(err);
+          continue;
+        }
+        set({ status: 'reconnecting', error: err });
+        fail(err);
+        if (online()) await sleep(backoff.next());
+      }
+    }
+  };
+
+  // Appends run one at a time so that producer sequence numbers never have gaps.
+  const producerId = randomId();
+  let epoch = 0;
+  let seq = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const append = (event: Ev): Promise<void> => {
+    const attempt = async (): Promise<void> => {
+      const backoff = createBackoff(reconnect);
+      for (;;) {
+        if (closed) throw closedError();
+        try {
+          await adapter.append(sessionId, event, { producerId, epoch, seq, signal: life.signal });
+          seq++;
+          return;
+        } catch (e) {
+          if (closed) throw closedError();
+          const err = toError(e);
+          if (!err.retryable) {
+            // Whatever the server made of this seq, a new epoch starts clean at seq 0.
+            epoch++;
+            seq = 0;
+            fail(err);
+            throw err;
+          }
+          warn(err);
+          await sleep(online() ? backoff.next() : undefined);
+        }
+      }
+    };
+    const p = queue.then(attempt);
+    queue = p.catch(() => {}); // the caller gets the rejection (and `error` was emitted)
+    return p;
+  };
+  const reject = (message: string): Promise<never> =>
+    Promise.reject(closed ? closedError() : new DurableSessionError('bad-input', message));
+  const isText = (text: unknown): text is string => typeof text === 'string' && text.trim() !== '';
+
+  const onOnline = (): void => wake();
+  const onOffline = (): void => reader?.abort();
+  const onPagehide = (): void => void saver.flush();
+  const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
+    globalThis[method]?.('online', onOnline);
+    globalThis[method]?.('offline', onOffline);
+    globalThis[method]?.('pagehide', onPagehide);
+  };
+  listen('addEventListener');
+  run().catch((e: unknown) => fail(toError(e)));
+
+  let closing: Promise<void> | undefined;
+  return {
+    sessionId,
+    clientId,
+    get: () => snap,
+    subscribe(cb) {
+      cb(snap);
+      return emitter.on('change', cb);
+    },
+    on: (name, cb) => emitter.on(name, cb as never),
+    send(text, { turnId = randomId() } = {}) {
+      if (closed || !isText(text) || !turnId) return reject('send() needs a non-empty text');
+      return append({ type: 'prompt', turnId, text, clientId }).then(() => turnId);
+    },
+    cancel(turnId = snap.activeTurnId) {
+      if (closed || !turnId) return reject('cancel(): no active turn');
+      return append({ type: 'cancel', turnId, clientId });
+    },
+    steer(text, turnId = snap.activeTurnId) {
+      if (closed || !isText(text) || !turnId) return reject('steer() needs a non-empty text and a turn');
+      return append({ type: 'steer', turnId, text, clientId });
+    },
+    emit(event) {
+      if (closed || typeof event?.type !== 'string') return reject('emit() needs an event with a string type');
+      return append(event);
+    },
+    close() {
+      return (closing ??= (async () => {
+        closed = true;
+        life.abort();
+        reader?.abort();
+        wake();
+        listen('removeEventListener');
+        set({ status: 'closed' });
+        await saver.flush();
+        db?.close();
+      })());
+    },
+  };
+}
