@@ -1,0 +1,41 @@
+import type { AnySessionEvent, AppEvent, DurableSession, SessionAdapter, SessionSnapshot, SessionState, Turn } from '@durable-session/core';
+import { fromStore } from 'svelte/store';
+import { describe, expectTypeOf, it } from 'vitest';
+import { framed, useDurableSession, type DurableSessionRune } from './index';
+
+interface ToolCall extends AppEvent {
+  type: 'tool.call';
+  name: string;
+}
+interface MyState extends SessionState {
+  tools: string[];
+}
+declare const session: DurableSession<ToolCall, MyState>;
+declare const plain: DurableSession;
+declare const adapter: SessionAdapter<AnySessionEvent<ToolCall>>;
+
+describe('useDurableSession types', () => {
+  it('has a readonly current snapshot and the methods', () => {
+    const chat = useDurableSession(plain);
+    expectTypeOf(chat).toEqualTypeOf<DurableSessionRune>();
+    expectTypeOf(chat.current).toEqualTypeOf<SessionSnapshot>();
+    expectTypeOf(chat.current.turns).toEqualTypeOf<readonly Turn[]>();
+    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: { turnId?: string }) => Promise<string>>();
+    expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<never>();
+    // @ts-expect-error current is readonly
+    chat.current = chat.current;
+  });
+
+  it('lets application events and custom state flow through', () => {
+    const chat = useDurableSession(session);
+    expectTypeOf(chat.current.state.tools).toEqualTypeOf<string[]>();
+    expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<ToolCall>();
+    const fromOptions = useDurableSession({ sessionId: 'chat-1', adapter });
+    expectTypeOf(fromOptions.emit).parameter(0).toEqualTypeOf<ToolCall>();
+  });
+
+  it('keeps the store contract', () => {
+    expectTypeOf(fromStore(session).current).toEqualTypeOf<SessionSnapshot<MyState>>();
+    expectTypeOf(fromStore(framed(session)).current).toEqualTypeOf<SessionSnapshot<MyState>>();
+  });
+});

@@ -1,0 +1,137 @@
+import { createSubscriber } from 'svelte/reactivity';
+import {
+  createDurableSession,
+  placeholderSnapshot,
+  subscribeFrames,
+  type AppEvent,
+  type DurableSession,
+  type DurableSessionOptions,
+  type SessionSnapshot,
+  type SessionState,
+  type Subscribable,
+} from '@durable-session/core';
+
+export { createDurableSession, subscribeFrames };
+export type { DurableSession, DurableSessionOptions, SessionSnapshot, SessionState, Subscribable };
+
+/**
+ * What {@link useDurableSession} takes: options (the helper creates the session while
+ * something renders it, and closes it after) or a session you created (never closed for you).
+ * @example
+ * const source: DurableSessionSource = { sessionId: 'chat-1', adapter };
+ */
+export type DurableSessionSource<E extends AppEvent = never, S extends SessionState = SessionState> =
+  | DurableSessionOptions<E, S>
+  | DurableSession<E, S>;
+
+/**
+ * A durable session for Svelte 5 runes: a reactive `current` snapshot plus the methods.
+ * @example
+ * const chat: DurableSessionRune = useDurableSession(session);
+ * chat.current.turns;
+ */
+export interface DurableSessionRune<E extends AppEvent = never, S extends SessionState = SessionState>
+  extends Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
+  /** The snapshot. Reactive in templates, `$derived` and `$effect`; updates at most once per animation frame. */
+  readonly current: SessionSnapshot<S>;
+}
+
+interface Handle<E extends AppEvent, S extends SessionState> {
+  get(): SessionSnapshot<S>;
+  subscribe(onChange: () => void): () => void;
+  /** Run a method on the session (created if needed, kept open until the call settles). */
+  run<R>(method: (session: DurableSession<E, S>) => Promise<R>): Promise<R>;
+}
+
+const isSession = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): s is DurableSession<E, S> =>
+  typeof (s as DurableSession<E, S>).subscribe === 'function';
+
+function handle<E extends AppEvent, S extends SessionState>(source: DurableSessionSource<E, S>): Handle<E, S> {
+  if (isSession(source)) {
+    return { get: () => source.get(), subscribe: (cb) => subscribeFrames(source, cb), run: (method) => method(source) };
+  }
+  // Created lazily by the first reader in an effect (never on the server), closed a tick
+  // after the last one left (so an {#if} toggling its only reader keeps the session).
+  const placeholder = placeholderSnapshot(source);
+  let session: DurableSession<E, S> | undefined;
+  let closed = false;
+  let users = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const create = (): DurableSession<E, S> => ((closed = false), (session = createDurableSession<E, S>(source)));
+  const release = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (!users && session && !closed) void ((closed = true), session.close());
+    });
+  };
+  return {
+    get: () => session?.get() ?? placeholder,
+    subscribe(cb) {
+      users++;
+      clearTimeout(timer);
+      const stop = subscribeFrames(!session || closed ? create() : session, cb);
+      return () => (stop(), users--, release());
+    },
+    run(method) {
+      users++;
+      clearTimeout(timer);
+      const done = (): void => (users--, release());
+      const result = method(session ?? create()); // after unmount: the closed session rejects
+      result.then(done, done);
+      return result;
+    },
+  };
+}
+
+/**
+ * Use a durable session with runes. `current` is reactive (through `createSubscriber`,
+ * so no `.svelte.ts` compilation is needed) and changes at most once per animation
+ * frame while an answer streams, with nothing lost from the text.
+ *
+ * Given options, the session is created when something first reads `current` in an
+ * effect or template (never on the server: SSR renders an empty `connecting` snapshot)
+ * and closed shortly after the last reader is destroyed. Given a session, it is never
+ * closed for you. (The session itself is a Svelte store too: `$session` works.)
+ * @param source Options for a session the helper owns, or a session.
+ * @returns `{ current, send, cancel, steer, emit }`.
+ * @example
+ * <script lang="ts">
+ *   const chat = useDurableSession({ sessionId: 'chat-1', adapter });
+ * </script>
+ * {#each chat.current.turns as t (t.turnId)}<p>{t.prompt}: {t.text}</p>{/each}
+ * <button onclick={() => chat.send('Hello')}>Send</button>
+ * <button onclick={() => chat.cancel()}>Stop</button>
+ */
+export function useDurableSession<E extends AppEvent = never, S extends SessionState = SessionState>(
+  source: DurableSessionSource<E, S>,
+): DurableSessionRune<E, S> {
+  const h = handle(source);
+  const subscribe = createSubscriber((update) => {
+    let initial = true; // `current` reads the new value itself: skip the synchronous first call
+    const stop = h.subscribe(() => initial || update());
+    initial = false;
+    return stop;
+  });
+  return {
+    get current() {
+      subscribe();
+      return h.get();
+    },
+    send: (text, options) => h.run((s) => s.send(text, options)),
+    cancel: (turnId) => h.run((s) => s.cancel(turnId)),
+    steer: (text, turnId) => h.run((s) => s.steer(text, turnId)),
+    emit: (event) => h.run((s) => s.emit(event)),
+  };
+}
+
+/**
+ * A store (Svelte's store contract) that notifies at most once per animation frame:
+ * `$chat` in a component re-renders once per frame while an answer streams.
+ * @param store A store such as a {@link DurableSession}.
+ * @example
+ * const chat = framed(session);
+ * // in markup: {#each $chat.turns as t (t.turnId)}<p>{t.text}</p>{/each}
+ */
+export function framed<T>(store: Subscribable<T>): Subscribable<T> {
+  return { subscribe: (cb) => subscribeFrames(store, cb) };
+}

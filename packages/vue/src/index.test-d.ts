@@ -1,0 +1,47 @@
+import type { AnySessionEvent, AppEvent, ConnectionStatus, DurableSession, DurableSessionError, SessionAdapter, SessionSnapshot, SessionState, Turn } from '@durable-session/core';
+import { describe, expectTypeOf, it } from 'vitest';
+import { ref, type ComputedRef } from 'vue';
+import { useDurableSession, type UseDurableSessionReturn } from './index';
+
+interface ToolCall extends AppEvent {
+  type: 'tool.call';
+  name: string;
+}
+interface MyState extends SessionState {
+  tools: string[];
+}
+declare const session: DurableSession<ToolCall, MyState>;
+declare const plain: DurableSession;
+declare const adapter: SessionAdapter<AnySessionEvent<ToolCall>>;
+
+describe('useDurableSession types', () => {
+  it('returns readonly refs and the methods', () => {
+    const chat = useDurableSession(plain);
+    expectTypeOf(chat).toEqualTypeOf<UseDurableSessionReturn>();
+    expectTypeOf(chat.snapshot).toEqualTypeOf<ComputedRef<SessionSnapshot>>();
+    expectTypeOf(chat.turns.value).toEqualTypeOf<readonly Turn[]>();
+    expectTypeOf(chat.status.value).toEqualTypeOf<ConnectionStatus>();
+    expectTypeOf(chat.activeTurnId.value).toEqualTypeOf<string | undefined>();
+    expectTypeOf(chat.error.value).toEqualTypeOf<DurableSessionError | undefined>();
+    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: { turnId?: string }) => Promise<string>>();
+    expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<never>();
+    // @ts-expect-error refs are readonly
+    chat.status.value = 'live';
+  });
+
+  it('lets application events and custom state flow through', () => {
+    const chat = useDurableSession(session);
+    expectTypeOf(chat.state.value.tools).toEqualTypeOf<string[]>();
+    expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<ToolCall>();
+    const fromOptions = useDurableSession({ sessionId: 'chat-1', adapter });
+    expectTypeOf(fromOptions.emit).parameter(0).toEqualTypeOf<ToolCall>();
+  });
+
+  it('accepts a ref or a getter', () => {
+    const id = ref('chat-1');
+    const chat = useDurableSession(() => ({ sessionId: id.value, adapter }));
+    expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<ToolCall>();
+    const fromRef = useDurableSession(ref(session));
+    expectTypeOf(fromRef.state.value.tools).toEqualTypeOf<string[]>();
+  });
+});

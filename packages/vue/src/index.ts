@@ -1,0 +1,104 @@
+import { computed, getCurrentInstance, getCurrentScope, onMounted, onScopeDispose, shallowRef, toValue, watch, type ComputedRef, type MaybeRefOrGetter } from 'vue';
+import {
+  createDurableSession,
+  placeholderSnapshot,
+  subscribeFrames,
+  type AppEvent,
+  type ConnectionStatus,
+  type DurableSession,
+  type DurableSessionError,
+  type DurableSessionOptions,
+  type SessionSnapshot,
+  type SessionState,
+} from '@durable-session/core';
+
+/**
+ * What {@link useDurableSession} takes: options (the composable creates the session
+ * and closes it with its scope) or a session you created (never closed for you).
+ * @example
+ * const source: DurableSessionSource = { sessionId: 'chat-1', adapter };
+ */
+export type DurableSessionSource<E extends AppEvent = never, S extends SessionState = SessionState> =
+  | DurableSessionOptions<E, S>
+  | DurableSession<E, S>;
+
+/**
+ * What {@link useDurableSession} returns: readonly refs over the snapshot, plus the session's methods.
+ * @example
+ * const { turns, status, send, cancel }: UseDurableSessionReturn = useDurableSession(session);
+ */
+export interface UseDurableSessionReturn<E extends AppEvent = never, S extends SessionState = SessionState>
+  extends Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
+  /** The whole snapshot, updated at most once per animation frame. */
+  snapshot: ComputedRef<SessionSnapshot<S>>;
+  /** The folded state, custom fields included. */
+  state: ComputedRef<S>;
+  turns: ComputedRef<S['turns']>;
+  status: ComputedRef<ConnectionStatus>;
+  activeTurnId: ComputedRef<string | undefined>;
+  error: ComputedRef<DurableSessionError | undefined>;
+}
+
+const isSession = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): s is DurableSession<E, S> =>
+  typeof (s as DurableSession<E, S>).subscribe === 'function';
+const keyOf = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): unknown => (isSession(s) ? s : s.sessionId);
+
+/**
+ * Use a durable session in a component (or any effect scope). Refs update at most
+ * once per animation frame while an answer streams, with the latest snapshot.
+ *
+ * Given options, the session is created on mount (never on the server: SSR renders an
+ * empty `connecting` snapshot) and closed when the scope is disposed. Given a session,
+ * it is never closed for you. `source` may be a ref or getter: a new `sessionId`
+ * (or session object) switches sessions; other options are read at creation.
+ * @param source Options, a session, or a ref/getter of either.
+ * @returns Readonly refs (`snapshot`, `state`, `turns`, `status`, `activeTurnId`, `error`) and `send`, `cancel`, `steer`, `emit`.
+ * @example
+ * <script setup lang="ts">
+ * const { turns, status, send, cancel } = useDurableSession({ sessionId: 'chat-1', adapter });
+ * </script>
+ * <template>
+ *   <p v-for="t in turns" :key="t.turnId">{{ t.prompt }}: {{ t.text }}</p>
+ *   <button @click="send('Hello')">Send</button> <button @click="cancel()">Stop</button>
+ * </template>
+ */
+export function useDurableSession<E extends AppEvent = never, S extends SessionState = SessionState>(
+  source: MaybeRefOrGetter<DurableSessionSource<E, S>>,
+): UseDurableSessionReturn<E, S> {
+  const first = toValue(source);
+  const raw = shallowRef(isSession(first) ? first.get() : placeholderSnapshot(first));
+  let current: DurableSession<E, S> | undefined;
+  let key: unknown;
+  let stop: (() => void) | undefined;
+  const connect = (): DurableSession<E, S> => {
+    const src = toValue(source);
+    if (current && Object.is(key, keyOf(src))) return current;
+    stop?.();
+    const owned = !isSession(src);
+    const session = isSession(src) ? src : createDurableSession<E, S>(src);
+    const off = subscribeFrames(session, (s) => (raw.value = s));
+    stop = () => {
+      off();
+      if (owned) void session.close();
+    };
+    return ((key = keyOf(src)), (current = session));
+  };
+  const start = (): unknown => watch(() => keyOf(toValue(source)), connect, { immediate: true });
+  if (getCurrentInstance()) onMounted(start);
+  else if (typeof window !== 'undefined') start();
+  if (getCurrentScope()) onScopeDispose(() => (stop?.(), (stop = undefined)));
+  const session = (): DurableSession<E, S> => current ?? connect();
+  const snapshot = computed(() => raw.value);
+  return {
+    snapshot,
+    state: computed(() => raw.value.state),
+    turns: computed(() => raw.value.turns),
+    status: computed(() => raw.value.status),
+    activeTurnId: computed(() => raw.value.activeTurnId),
+    error: computed(() => raw.value.error),
+    send: (text, options) => session().send(text, options),
+    cancel: (turnId) => session().cancel(turnId),
+    steer: (text, turnId) => session().steer(text, turnId),
+    emit: (event) => session().emit(event),
+  };
+}
