@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { CliUsageError, parseCliArgs, USAGE, type CliOptions } from './cli-args';
+import { demoAgent } from './demo-agent';
+import { listen } from './listen';
+import { createSessionServer, type SessionServerOptions } from './server';
+
+async function main(argv: readonly string[]): Promise<void> {
+  let options: CliOptions;
+  try {
+    options = parseCliArgs(argv);
+  } catch (error) {
+    if (!(error instanceof CliUsageError)) throw error;
+    process.stderr.write(`durable-session-server: ${error.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+
+  const serverOptions: SessionServerOptions = {}; // --store memory: the server's own memory store
+  if (options.longPollTimeoutMs !== undefined) serverOptions.longPollTimeoutMs = options.longPollTimeoutMs;
+  if (options.maxBodyBytes !== undefined) serverOptions.maxBodyBytes = options.maxBodyBytes;
+  const server = createSessionServer(serverOptions);
+  if (options.demoAgent) {
+    server.host.onPrompt(demoAgent(options.demoDelayMs === undefined ? {} : { delayMs: options.demoDelayMs }), { agentId: 'demo' });
+  }
+  const running = await listen(server.handler, { port: options.port, host: options.host });
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      await running.close();
+      await server.close();
+    })().then(
+      () => {
+        process.exitCode = 0;
+        // Everything is closed; should a stray handle keep the loop alive, do not hang.
+        setTimeout(() => process.exit(), 2000).unref();
+      },
+      (error: unknown) => {
+        process.stderr.write(`durable-session-server: error while stopping: ${String(error)}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.write(`durable-session-server listening on ${running.url}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`durable-session-server: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,87 @@
+/**
+ * What went wrong on the server side, as a stable string. Each code maps to one
+ * HTTP status (see {@link statusOfCode}); codes without an HTTP meaning map to 500.
+ * The agent API uses `closed` (host shut down), `turn-ended` (write after end) and
+ * `cancelled` (the reason of an aborted turn signal).
+ * @example
+ * if (error instanceof SessionServerError && error.code === 'turn-ended') return;
+ */
+export type SessionServerErrorCode =
+  | 'bad-request'
+  | 'invalid-json'
+  | 'invalid-event'
+  | 'invalid-offset'
+  | 'empty-body'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'producer-stale-epoch'
+  | 'not-found'
+  | 'method-not-allowed'
+  | 'conflict'
+  | 'content-type-mismatch'
+  | 'stream-closed'
+  | 'sequence-conflict'
+  | 'producer-seq-gap'
+  | 'gone'
+  | 'payload-too-large'
+  | 'internal'
+  | 'closed'
+  | 'turn-ended'
+  | 'cancelled';
+
+const STATUS: Record<SessionServerErrorCode, number> = {
+  'bad-request': 400,
+  'invalid-json': 400,
+  'invalid-event': 400,
+  'invalid-offset': 400,
+  'empty-body': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'producer-stale-epoch': 403,
+  'not-found': 404,
+  'method-not-allowed': 405,
+  conflict: 409,
+  'content-type-mismatch': 409,
+  'stream-closed': 409,
+  'sequence-conflict': 409,
+  'producer-seq-gap': 409,
+  gone: 410,
+  'payload-too-large': 413,
+  internal: 500,
+  closed: 500,
+  'turn-ended': 500,
+  cancelled: 500,
+};
+
+/**
+ * The HTTP status a {@link SessionServerErrorCode} is answered with.
+ * @example
+ * statusOfCode('not-found'); // 404
+ */
+export function statusOfCode(code: SessionServerErrorCode): number {
+  return STATUS[code];
+}
+
+/**
+ * The one error class of `@durable-session/server`. Check `code`, not the message.
+ * Thrown by `authorize` hooks to refuse a request (`unauthorized` → 401, `forbidden` → 403),
+ * and by the agent API (`turn-ended`, `closed`, `not-found`, …).
+ * @example
+ * createSessionServer({
+ *   authorize(request) {
+ *     if (!request.headers.get('authorization')) throw new SessionServerError('unauthorized', 'missing token');
+ *   },
+ * });
+ */
+export class SessionServerError extends Error {
+  override readonly name = 'SessionServerError';
+  readonly code: SessionServerErrorCode;
+  /** The HTTP status this error is answered with. */
+  readonly status: number;
+
+  constructor(code: SessionServerErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = STATUS[code];
+  }
+}

@@ -1,0 +1,418 @@
+import type { CancelEvent, PromptEvent, SessionEvent, SteerEvent } from '@durable-session/core';
+import { SessionServerError } from './errors';
+import { follow } from './follow';
+import { utf8 } from './protocol/responses';
+import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
+import type { SessionStore, StoredEntry } from './store';
+import { createTurn, type TurnControl, type TurnWriter } from './turn';
+import { isSdkEvent, problemWithEvent } from './validate-events';
+
+/**
+ * What an `onPrompt` handler receives: the session, the prompt, and the turn already
+ * started for it (`turn.start` written).
+ * @example
+ * host.onPrompt(async ({ session, prompt, turn }) => {
+ *   await turn.write(`${session.id}: ${prompt.text}`);
+ * });
+ */
+export interface PromptContext {
+  session: SessionHandle;
+  prompt: PromptEvent;
+  turn: TurnWriter;
+}
+
+/**
+ * An agent: answers one prompt by writing into `turn`. When it returns the turn ends
+ * `complete`; when it throws, `error`; when `turn.signal` aborts, `cancelled` at once
+ * (later writes reject with `turn-ended`).
+ * @example
+ * const echo: PromptHandler = async ({ prompt, turn }) => { await turn.write(`You said: ${prompt.text}`); };
+ */
+export type PromptHandler = (context: PromptContext) => unknown;
+
+/**
+ * Options of {@link createSessionHost}.
+ * @example
+ * createSessionHost({ store: memoryStore(), onError: (e) => log.error(e) });
+ */
+export interface SessionHostOptions {
+  store: SessionStore;
+  /** Background failures (store errors, agents that threw). Default `console.error`. */
+  onError?: (error: unknown) => void;
+  /** Id of the internal stream listing sessions, read by every node's host. Default `__sessions`. */
+  indexStreamId?: string;
+  /** How long `close()` waits for running agents to wind down. Default 5000 ms. */
+  closeTimeoutMs?: number;
+}
+
+/**
+ * The agent side of the server. Everything it learns about sessions (prompts, cancels,
+ * steers, new sessions) it reads from the store, so it works the same when the store is
+ * shared by many server nodes.
+ * @example
+ * const { host } = createSessionServer();
+ * host.onPrompt(async ({ prompt, turn }) => {
+ *   for (const word of prompt.text.split(' ')) await turn.write(word + ' ');
+ * });
+ */
+export interface SessionHost {
+  /** A handle on one session (nothing is read or written until you use it). */
+  session(id: string): SessionHandle;
+  /**
+   * Run `handler` for every new `prompt` in any session. Returns a function that stops it.
+   * Each prompt is answered once per `agentId` (default `agent`), across all nodes.
+   */
+  onPrompt(handler: PromptHandler, options?: { agentId?: string }): () => void;
+  /** Announce a new session to every node's host (done for you by the HTTP handler and `ensure()`). */
+  registerSession(id: string): Promise<void>;
+  /** Stop watching sessions, abort running turns (ended `error`), wait for agents (bounded). Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Create a session host over a store, without the HTTP handler (`createSessionServer`
+ * creates one for you).
+ * @example
+ * const host = createSessionHost({ store: memoryStore() });
+ * const turn = await host.session('chat-1').startTurn({ agentId: 'writer' });
+ */
+export function createSessionHost(options: SessionHostOptions): SessionHost {
+  return new Host(options);
+}
+
+interface Registration {
+  handler: PromptHandler;
+  agentId: string;
+}
+
+const RECENT_LIMIT = 200;
+
+/** What the host tracks per session while it watches it. */
+class Watched {
+  readonly turns = new Set<TurnControl>();
+  /** Recent cancels and steers, for turns registered after the watcher read them. */
+  readonly recentCancels: Array<{ event: CancelEvent; offset: string }> = [];
+  readonly recentSteers: SteerEvent[] = [];
+  readonly handledPrompts = new Set<string>();
+  /** Listed in the session index while prompt handlers run. */
+  wantsPrompts = false;
+  watcher: AbortController | undefined;
+
+  constructor(readonly id: string) {}
+}
+
+class Host implements SessionHost {
+  readonly #store: SessionStore;
+  readonly #onError: (error: unknown) => void;
+  readonly #indexId: string;
+  readonly #closeTimeoutMs: number;
+  readonly #lifetime = new AbortController();
+  readonly #watched = new Map<string, Watched>();
+  readonly #registrations = new Set<Registration>();
+  readonly #tasks = new Set<Promise<void>>();
+  #index: AbortController | undefined;
+  #indexReady: Promise<void> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SessionHostOptions) {
+    this.#store = options.store;
+    this.#onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+    this.#indexId = options.indexStreamId ?? '__sessions';
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+  }
+
+  session(id: string): SessionHandle {
+    this.#assertOpen();
+    return openSessionHandle(id, {
+      store: this.#store,
+      register: (sessionId) => this.registerSession(sessionId),
+      startTurn: (sessionId, turn) => this.#openTurn(sessionId, turn.turnId ?? randomId(), turn.agentId ?? 'agent', undefined),
+    });
+  }
+
+  onPrompt(handler: PromptHandler, options: { agentId?: string } = {}): () => void {
+    this.#assertOpen();
+    const registration: Registration = { handler, agentId: options.agentId ?? 'agent' };
+    this.#registrations.add(registration);
+    if (this.#index === undefined) this.#watchIndex();
+    return () => {
+      if (!this.#registrations.delete(registration) || this.#registrations.size > 0) return;
+      this.#index?.abort();
+      this.#index = undefined;
+      for (const watched of this.#watched.values()) this.#stopIfIdle(watched);
+    };
+  }
+
+  async registerSession(id: string): Promise<void> {
+    this.#assertOpen();
+    const entry = [utf8(JSON.stringify({ type: 'session', sessionId: id }))];
+    await this.#ensureIndex();
+    let outcome = await this.#store.append(this.#indexId, { entries: entry, contentType: 'application/json' });
+    if (outcome.status === 'not-found') {
+      this.#indexReady = undefined;
+      await this.#ensureIndex();
+      outcome = await this.#store.append(this.#indexId, { entries: entry, contentType: 'application/json' });
+    }
+    if (outcome.status !== 'appended') throw new SessionServerError('internal', `cannot record session ${id} in the index: ${outcome.status}`);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    const reason = new SessionServerError('closed', 'the session host shut down');
+    this.#lifetime.abort(reason);
+    for (const watched of this.#watched.values()) {
+      watched.watcher?.abort();
+      for (const turn of watched.turns) turn.cancel(reason);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.#closeTimeoutMs);
+    });
+    const settled = await Promise.race([Promise.allSettled([...this.#tasks]).then(() => 'done' as const), timeout]);
+    clearTimeout(timer);
+    if (settled === 'timeout') this.#onError(new SessionServerError('closed', `${this.#tasks.size} agent(s) still running after close()`));
+  }
+
+  #assertOpen(): void {
+    if (this.#lifetime.signal.aborted) throw new SessionServerError('closed', 'the session host is closed');
+  }
+
+  #ensureIndex(): Promise<void> {
+    this.#indexReady ??= this.#store
+      .create(this.#indexId, { contentType: 'application/json' })
+      .then((outcome) => {
+        if (outcome.status !== 'created' && outcome.status !== 'exists') {
+          throw new SessionServerError('internal', `cannot create the session index: ${outcome.status}`);
+        }
+      })
+      .catch((error: unknown) => {
+        this.#indexReady = undefined; // try again next time
+        throw error;
+      });
+    return this.#indexReady;
+  }
+
+  /** Follow the session index: every session listed gets a watcher for prompts. */
+  #watchIndex(): void {
+    const controller = new AbortController();
+    this.#index = controller;
+    const signal = AbortSignal.any([controller.signal, this.#lifetime.signal]);
+    this.#track(
+      (async () => {
+        await this.#ensureIndex();
+        await follow({
+          store: this.#store,
+          id: this.#indexId,
+          from: '-1',
+          signal,
+          onError: this.#onError,
+          onBatch: async (entries, phase) => {
+            for (const sessionId of sessionIdsOf(entries)) {
+              if (signal.aborted) return;
+              // Sessions that existed before we started: only their new prompts. New ones: from the start.
+              await this.#watchForPrompts(sessionId, phase === 'live' ? '-1' : undefined);
+            }
+          },
+        });
+      })(),
+    );
+  }
+
+  async #watchForPrompts(sessionId: string, from: string | undefined): Promise<void> {
+    let start = from;
+    if (start === undefined && this.#watched.get(sessionId)?.watcher === undefined) {
+      const head = await this.#store.head(sessionId);
+      if (head.status !== 'ok') return;
+      start = head.stream.tail;
+    }
+    // Synchronous from here: nothing can start or drop this session's watcher in between.
+    const watched = this.#watchedOf(sessionId);
+    watched.wantsPrompts = true;
+    if (watched.watcher === undefined && start !== undefined) this.#startWatcher(watched, start);
+  }
+
+  #watchedOf(id: string): Watched {
+    let watched = this.#watched.get(id);
+    if (watched === undefined) {
+      watched = new Watched(id);
+      this.#watched.set(id, watched);
+    }
+    return watched;
+  }
+
+  #startWatcher(watched: Watched, from: string): void {
+    const controller = new AbortController();
+    watched.watcher = controller;
+    const signal = AbortSignal.any([controller.signal, this.#lifetime.signal]);
+    this.#track(
+      follow({
+        store: this.#store,
+        id: watched.id,
+        from,
+        signal,
+        onError: this.#onError,
+        onBatch: (entries) => this.#dispatch(watched, entries, signal),
+        idle: () => this.#isIdle(watched),
+      }).then((end) => {
+        if (watched.watcher === controller) watched.watcher = undefined;
+        if (end === 'not-found') {
+          for (const turn of watched.turns) turn.cancel(new SessionServerError('not-found', `session ${watched.id} was deleted`));
+        }
+        if (watched.watcher === undefined && watched.turns.size === 0) this.#watched.delete(watched.id);
+      }),
+    );
+  }
+
+  #isIdle(watched: Watched): boolean {
+    return watched.turns.size === 0 && !(watched.wantsPrompts && this.#registrations.size > 0);
+  }
+
+  #stopIfIdle(watched: Watched): void {
+    if (!this.#isIdle(watched) || watched.watcher === undefined) return;
+    watched.watcher.abort();
+    watched.watcher = undefined;
+  }
+
+  #dispatch(watched: Watched, entries: readonly StoredEntry[], signal: AbortSignal): void {
+    for (const entry of entries) {
+      if (signal.aborted) return;
+      const event = parseEntry(entry, watched.id, this.#onError);
+      if (!isSdkEvent(event) || problemWithEvent(event) !== undefined) continue;
+      const sdkEvent = event as unknown as SessionEvent;
+      switch (sdkEvent.type) {
+        case 'prompt':
+          this.#onPromptEvent(watched, sdkEvent, entry.offset);
+          break;
+        case 'cancel':
+          remember(watched.recentCancels, { event: sdkEvent, offset: entry.offset });
+          for (const turn of watched.turns) {
+            if (turn.isCancelledBy(sdkEvent, entry.offset)) turn.cancel(cancelReason(sdkEvent));
+          }
+          break;
+        case 'steer':
+          remember(watched.recentSteers, sdkEvent);
+          for (const turn of watched.turns) if (turn.turnId === sdkEvent.turnId) turn.pushSteer(sdkEvent);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  #onPromptEvent(watched: Watched, prompt: PromptEvent, offset: string): void {
+    if (!watched.wantsPrompts || this.#registrations.size === 0 || watched.handledPrompts.has(prompt.turnId)) return;
+    watched.handledPrompts.add(prompt.turnId);
+    if (watched.handledPrompts.size > 10 * RECENT_LIMIT) {
+      watched.handledPrompts.delete(watched.handledPrompts.values().next().value as string);
+    }
+    for (const registration of this.#registrations) this.#track(this.#runPrompt(registration, watched.id, prompt, offset));
+  }
+
+  async #runPrompt(registration: Registration, sessionId: string, prompt: PromptEvent, origin: string): Promise<void> {
+    let turn: TurnControl;
+    try {
+      turn = await this.#openTurn(sessionId, prompt.turnId, registration.agentId, origin);
+    } catch (error) {
+      // Another node (or an earlier run) already answers this prompt as this agent: not ours.
+      if (error instanceof SessionServerError && error.code === 'conflict') return;
+      this.#onError(error);
+      return;
+    }
+    const endOnAbort = (): void => {
+      const reason: unknown = turn.signal.reason;
+      const closing = reason instanceof SessionServerError && reason.code !== 'cancelled';
+      turn.end(closing ? 'error' : 'cancelled', closing ? reason.message : undefined).catch(this.#onError);
+    };
+    if (turn.signal.aborted) endOnAbort();
+    else turn.signal.addEventListener('abort', endOnAbort, { once: true });
+    try {
+      await registration.handler({ session: this.session(sessionId), prompt, turn });
+      await turn.end('complete');
+    } catch (error) {
+      const expected = turn.signal.aborted && error instanceof SessionServerError && error.code === 'turn-ended';
+      if (!expected) {
+        this.#onError(error);
+        await turn.end('error', error instanceof Error ? error.message : String(error)).catch(this.#onError);
+      }
+    } finally {
+      turn.signal.removeEventListener('abort', endOnAbort);
+    }
+  }
+
+  /** Start a turn: make sure the session exists and is watched, register the turn, then write `turn.start`. */
+  async #openTurn(sessionId: string, turnId: string, agentId: string, origin: string | undefined): Promise<TurnControl> {
+    this.#assertOpen();
+    await ensureSession(this.#store, sessionId, (id) => this.registerSession(id));
+    const head = await this.#store.head(sessionId);
+    if (head.status !== 'ok') throw new SessionServerError(head.status, `no session ${sessionId}`);
+    // Synchronous from here: the watcher starts before turn.start is written, so it sees every later cancel.
+    const watched = this.#watchedOf(sessionId);
+    if (watched.watcher === undefined) this.#startWatcher(watched, head.stream.tail);
+    const turn = createTurn({
+      store: this.#store,
+      sessionId,
+      turnId,
+      agentId,
+      origin: origin ?? head.stream.tail,
+      onEnd: () => {
+        watched.turns.delete(turn);
+        this.#stopIfIdle(watched);
+      },
+    });
+    watched.turns.add(turn);
+    for (const { event, offset } of watched.recentCancels) if (turn.isCancelledBy(event, offset)) turn.cancel(cancelReason(event));
+    for (const steer of watched.recentSteers) if (steer.turnId === turnId) turn.pushSteer(steer);
+    try {
+      await turn.start();
+    } catch (error) {
+      watched.turns.delete(turn);
+      this.#stopIfIdle(watched);
+      throw error;
+    }
+    return turn;
+  }
+
+  #track(task: Promise<void>): void {
+    const tracked = task.catch(this.#onError).finally(() => this.#tasks.delete(tracked));
+    this.#tasks.add(tracked);
+  }
+}
+
+function cancelReason(event: CancelEvent): SessionServerError {
+  return new SessionServerError('cancelled', `turn ${event.turnId} cancelled by client ${event.clientId}`);
+}
+
+function remember<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > RECENT_LIMIT) list.shift();
+}
+
+function parseEntry(entry: StoredEntry, sessionId: string, onError: (error: unknown) => void): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(entry.data)) as unknown;
+  } catch (error) {
+    onError(new SessionServerError('invalid-json', `session ${sessionId}: entry at ${entry.offset} is not JSON`, { cause: error }));
+    return undefined;
+  }
+}
+
+function sessionIdsOf(entries: readonly StoredEntry[]): string[] {
+  const ids: string[] = [];
+  for (const entry of entries) {
+    try {
+      const value = JSON.parse(new TextDecoder().decode(entry.data)) as { type?: unknown; sessionId?: unknown };
+      if (value.type === 'session' && typeof value.sessionId === 'string') ids.push(value.sessionId);
+    } catch {
+      continue; // the index only holds what registerSession wrote; anything else is not a session
+    }
+  }
+  return ids;
+}
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID();
+}

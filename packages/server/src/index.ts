@@ -1,0 +1,53 @@
+/**
+ * `@durable-session/server`: durable chat sessions on the server.
+ *
+ * - {@link createSessionServer}: the Durable Streams HTTP surface (`/v1/stream/<sessionId>`)
+ *   as a Web-standard `(Request) => Promise<Response>`, plus the agent API (`host`).
+ * - {@link listen}: serve that handler on node:http.
+ * - `host.onPrompt(handler)` / `host.session(id).startTurn()`: agents write turns; a `cancel`
+ *   aborts the turn's `AbortSignal`, `steer`s arrive on `turn.steers`.
+ * - {@link SessionStore}: the storage seam; {@link memoryStore} is the embedded default.
+ * - {@link demoAgent}: a small built-in agent for demos and tests.
+ */
+export { createSessionServer } from './server';
+export type { SessionServer, SessionServerOptions } from './server';
+export { listen } from './listen';
+export type { ListenOptions, ListeningServer } from './listen';
+
+export { createSessionHost } from './host';
+export type { PromptContext, PromptHandler, SessionHost, SessionHostOptions } from './host';
+export type { SessionEntry, SessionHandle, SessionRead, StartTurnOptions } from './session-handle';
+export type { TurnWriter } from './turn';
+export { demoAgent } from './demo-agent';
+export type { DemoAgentOptions } from './demo-agent';
+
+export { createProtocolHandler } from './protocol/handler';
+export type { ProtocolHandlerOptions } from './protocol/handler';
+export type { Authorize, SessionAction } from './protocol/config';
+export type { CorsOrigin } from './protocol/headers';
+
+export { memoryStore } from './memory-store';
+export type { MemoryStoreOptions } from './memory-store';
+export type {
+  AppendOptions,
+  AppendOutcome,
+  CreateOutcome,
+  CreateStreamOptions,
+  DeleteOutcome,
+  ForkOrigin,
+  ProducerTuple,
+  ReadOptions,
+  ReadOutcome,
+  SessionStore,
+  StoredEntry,
+  StreamInfo,
+  StreamLookup,
+  WaitOutcome,
+} from './store';
+export { checkProducer } from './producer';
+export type { ProducerState, ProducerVerdict } from './producer';
+export { formatOffset, parseOffset, ZERO_OFFSET } from './offsets';
+
+export { SessionServerError, statusOfCode } from './errors';
+export type { SessionServerErrorCode } from './errors';
+export { isSdkEvent, problemWithEvent } from './validate-events';

@@ -1,0 +1,473 @@
+import { mediaType, modeOf, type StreamMode } from './content-type';
+import { SessionServerError } from './errors';
+import { BEGINNING, formatOffset, parseOffset } from './offsets';
+import { checkProducer, type ProducerState, type ProducerVerdict } from './producer';
+import type {
+  AppendOptions,
+  AppendOutcome,
+  CreateOutcome,
+  CreateStreamOptions,
+  DeleteOutcome,
+  ForkOrigin,
+  ReadOptions,
+  ReadOutcome,
+  SessionStore,
+  StoredEntry,
+  StreamInfo,
+  StreamLookup,
+  WaitOutcome,
+} from './store';
+
+/**
+ * Options of {@link memoryStore}.
+ * @example
+ * memoryStore({ retention: { maxEvents: 1000, maxAgeMs: 3_600_000 } });
+ */
+export interface MemoryStoreOptions {
+  /**
+   * Drop the oldest entries of every stream beyond `maxEvents` entries, or older than
+   * `maxAgeMs`. A read from an offset before what is retained answers 410 Gone.
+   */
+  retention?: { maxEvents?: number; maxAgeMs?: number };
+  /** How often expired streams and aged-out entries are swept, in ms. Default 1000. */
+  sweepIntervalMs?: number;
+  /** The clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+interface Entry {
+  /** Position of the first message/byte. */
+  pos: number;
+  /** 1 per JSON message, the byte length otherwise. */
+  size: number;
+  data: Uint8Array;
+  /** When it was appended (for age retention). */
+  at: number;
+  /** Position after the last entry of the append this entry came with (a data boundary). */
+  batchEnd: number;
+}
+
+interface MemoryStream {
+  id: string;
+  instance: string;
+  contentType: string;
+  mode: StreamMode;
+  createdAt: number;
+  lastAccess: number;
+  /** Effective sliding TTL (own or inherited). */
+  ttlSeconds: number | undefined;
+  /** Effective absolute expiry in ms (own or inherited). */
+  expiresAtMs: number | undefined;
+  /** What the creating request asked for, to recognise an identical PUT. */
+  requested: { contentType: string | undefined; ttlSeconds: number | undefined; expiresAtMs: number | undefined; fork: ForkOrigin | undefined };
+  closed: boolean;
+  entries: Entry[];
+  startPos: number;
+  tailPos: number;
+  producers: Map<string, ProducerState>;
+  lastStreamSeq: string | undefined;
+  /** Forks that reference this stream. */
+  forks: number;
+  softDeleted: boolean;
+  waiters: Set<(outcome: WaitOutcome) => void>;
+}
+
+/**
+ * The embedded, in-process {@link SessionStore}: the default of `createSessionServer`.
+ * Appends are synchronous inside the store, so every check-and-append is atomic.
+ * Waiters are woken by appends (no polling). Forks copy the inherited entries.
+ * @example
+ * const store = memoryStore();
+ * await store.create('chat-1', { contentType: 'application/json' });
+ * await store.append('chat-1', { entries: [new TextEncoder().encode('{"type":"hello"}')] });
+ * const r = await store.read('chat-1', { from: '-1' });
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
+  return new MemoryStore(options);
+}
+
+class MemoryStore implements SessionStore {
+  readonly #streams = new Map<string, MemoryStream>();
+  readonly #now: () => number;
+  readonly #maxEvents: number | undefined;
+  readonly #maxAgeMs: number | undefined;
+  readonly #sweep: ReturnType<typeof setInterval>;
+  #instances = 0;
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#maxEvents = options.retention?.maxEvents;
+    this.#maxAgeMs = options.retention?.maxAgeMs;
+    this.#sweep = setInterval(() => this.#sweepAll(), options.sweepIntervalMs ?? 1000);
+    this.#sweep.unref?.();
+  }
+
+  async create(id: string, options: CreateStreamOptions): Promise<CreateOutcome> {
+    this.#assertOpen();
+    const now = this.#now();
+    const existing = this.#lookup(id, now);
+    if (existing === 'gone') return { status: 'conflict', reason: 'the stream was deleted but forks still reference it' };
+    const requestedExpiresAtMs = options.expiresAt === undefined ? undefined : Date.parse(options.expiresAt);
+    if (existing !== 'not-found') return this.#confirm(existing, options, requestedExpiresAtMs);
+
+    let contentType = options.contentType ?? 'application/octet-stream';
+    let ttlSeconds = options.ttlSeconds;
+    let expiresAtMs = requestedExpiresAtMs;
+    let inherited: Entry[] = [];
+    let tailPos = 0;
+    let source: MemoryStream | undefined;
+    let fork: ForkOrigin | undefined;
+    if (options.fork !== undefined) {
+      const found = this.#lookup(options.fork.source, now);
+      if (found === 'not-found') return { status: 'source-not-found' };
+      if (found === 'gone') return { status: 'conflict', reason: 'the source stream was deleted' };
+      source = found;
+      if (options.contentType !== undefined && mediaType(options.contentType) !== mediaType(source.contentType)) {
+        return { status: 'conflict', reason: `the source stream's content type is ${source.contentType}` };
+      }
+      contentType = options.contentType ?? source.contentType;
+      const sliced = sliceForFork(source, options.fork.offset, options.fork.subOffset ?? 0);
+      if (typeof sliced === 'string') return { status: 'invalid-fork', reason: sliced };
+      inherited = sliced.entries;
+      tailPos = sliced.end;
+      if (ttlSeconds === undefined && expiresAtMs === undefined) {
+        ttlSeconds = source.ttlSeconds;
+        expiresAtMs = source.expiresAtMs;
+      }
+      fork = { source: source.id, offset: options.fork.offset, subOffset: options.fork.subOffset ?? 0 };
+    }
+
+    const stream: MemoryStream = {
+      id,
+      instance: `${now.toString(36)}.${(this.#instances++).toString(36)}`,
+      contentType,
+      mode: modeOf(contentType),
+      createdAt: now,
+      lastAccess: now,
+      ttlSeconds,
+      expiresAtMs,
+      requested: { contentType: options.contentType, ttlSeconds: options.ttlSeconds, expiresAtMs: requestedExpiresAtMs, fork },
+      closed: options.closed === true,
+      entries: inherited,
+      startPos: inherited[0]?.pos ?? tailPos,
+      tailPos,
+      producers: new Map(),
+      lastStreamSeq: undefined,
+      forks: 0,
+      softDeleted: false,
+      waiters: new Set(),
+    };
+    appendEntries(stream, options.entries ?? [], now);
+    if (source !== undefined) source.forks++;
+    this.#streams.set(id, stream);
+    this.#trim(stream, now);
+    return { status: 'created', stream: info(stream) };
+  }
+
+  async head(id: string, options: { touch?: boolean } = {}): Promise<StreamLookup> {
+    this.#assertOpen();
+    const now = this.#now();
+    const stream = this.#lookup(id, now);
+    if (typeof stream === 'string') return { status: stream };
+    if (options.touch === true) stream.lastAccess = now;
+    return { status: 'ok', stream: info(stream) };
+  }
+
+  async append(id: string, options: AppendOptions): Promise<AppendOutcome> {
+    this.#assertOpen();
+    const now = this.#now();
+    const stream = this.#lookup(id, now);
+    if (typeof stream === 'string') return { status: stream };
+    const size = options.entries.reduce((sum, e) => sum + (stream.mode === 'json' ? 1 : e.byteLength), 0);
+    const closeOnly = size === 0;
+    const producer = options.producer;
+
+    let verdict: ProducerVerdict | undefined;
+    if (producer !== undefined) {
+      verdict = checkProducer(stream.producers.get(producer.id), producer.epoch, producer.seq);
+      if (verdict.kind === 'stale-epoch') return { status: 'stale-epoch', epoch: verdict.epoch };
+      if (verdict.kind === 'duplicate') {
+        stream.lastAccess = now;
+        return {
+          status: 'duplicate',
+          tail: formatOffset(stream.tailPos),
+          closed: stream.closed,
+          producer: { epoch: verdict.epoch, seq: verdict.highest },
+        };
+      }
+    }
+    if (stream.closed) {
+      if (closeOnly && options.close === true) {
+        stream.lastAccess = now;
+        const tail = formatOffset(stream.tailPos);
+        return { status: 'appended', first: tail, tail, closed: true, producer: undefined };
+      }
+      return { status: 'closed', tail: formatOffset(stream.tailPos) };
+    }
+    if (!closeOnly && options.contentType !== undefined && mediaType(options.contentType) !== mediaType(stream.contentType)) {
+      return { status: 'content-type-mismatch', contentType: stream.contentType };
+    }
+    if (verdict?.kind === 'invalid-epoch-seq' && producer !== undefined) {
+      return { status: 'invalid-epoch-seq', epoch: producer.epoch, seq: producer.seq };
+    }
+    if (verdict?.kind === 'gap') return { status: 'seq-gap', expected: verdict.expected, received: verdict.received };
+    if (options.streamSeq !== undefined && stream.lastStreamSeq !== undefined && options.streamSeq <= stream.lastStreamSeq) {
+      return { status: 'stream-seq-regression', last: stream.lastStreamSeq };
+    }
+
+    const first = stream.tailPos;
+    if (closeOnly && options.close !== true) {
+      const tail = formatOffset(stream.tailPos); // nothing to write: no change to announce
+      return { status: 'appended', first: tail, tail, closed: false, producer: undefined };
+    }
+    appendEntries(stream, options.entries, now);
+    if (verdict?.kind === 'accept' && producer !== undefined) stream.producers.set(producer.id, verdict.state);
+    if (options.streamSeq !== undefined) stream.lastStreamSeq = options.streamSeq;
+    if (options.close === true) stream.closed = true;
+    stream.lastAccess = now;
+    this.#trim(stream, now);
+    notify(stream, 'changed');
+    return {
+      status: 'appended',
+      first: formatOffset(first),
+      tail: formatOffset(stream.tailPos),
+      closed: stream.closed,
+      producer: producer === undefined ? undefined : { epoch: producer.epoch, seq: producer.seq },
+    };
+  }
+
+  async read(id: string, options: ReadOptions): Promise<ReadOutcome> {
+    this.#assertOpen();
+    const now = this.#now();
+    const stream = this.#lookup(id, now);
+    if (typeof stream === 'string') return { status: stream };
+    if (options.touch === true) stream.lastAccess = now;
+    this.#trim(stream, now);
+    const from = options.from === BEGINNING ? stream.startPos : parseOffset(options.from);
+    if (from === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${options.from}`);
+    if (from < stream.startPos) return { status: 'offset-gone', earliest: formatOffset(stream.startPos) };
+    if (from > stream.tailPos) return { status: 'offset-beyond-tail', tail: formatOffset(stream.tailPos) };
+
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+    const entries: StoredEntry[] = [];
+    let bytes = 0;
+    let next = from;
+    for (let i = firstEndingAfter(stream.entries, from); i < stream.entries.length; i++) {
+      const entry = stream.entries[i] as Entry;
+      if (entries.length >= limit || (entries.length > 0 && bytes + entry.data.byteLength > maxBytes)) break;
+      const skip = next - entry.pos; // > 0 only when starting inside a byte chunk
+      const data = skip > 0 ? entry.data.subarray(skip) : entry.data;
+      entries.push({ offset: formatOffset(next), next: formatOffset(entry.pos + entry.size), data });
+      bytes += data.byteLength;
+      next = entry.pos + entry.size;
+    }
+    const upToDate = next === stream.tailPos;
+    return {
+      status: 'ok',
+      entries,
+      next: formatOffset(next),
+      upToDate,
+      closed: upToDate && stream.closed,
+      stream: info(stream),
+    };
+  }
+
+  async wait(id: string, after: string, signal: AbortSignal): Promise<WaitOutcome> {
+    this.#assertOpen();
+    const position = parseOffset(after);
+    if (position === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
+    const stream = this.#lookup(id, this.#now());
+    if (typeof stream === 'string') return 'not-found';
+    if (signal.aborted) return 'aborted';
+    if (stream.tailPos > position || stream.closed) return 'changed';
+    return new Promise<WaitOutcome>((resolve) => {
+      const finish = (outcome: WaitOutcome): void => {
+        stream.waiters.delete(finish);
+        signal.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const onAbort = (): void => finish('aborted');
+      stream.waiters.add(finish);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async delete(id: string): Promise<DeleteOutcome> {
+    this.#assertOpen();
+    const stream = this.#lookup(id, this.#now());
+    if (typeof stream === 'string') return stream;
+    return this.#remove(stream);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    for (const stream of this.#streams.values()) notify(stream, 'aborted');
+    this.#streams.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionServerError('closed', 'the store is closed');
+  }
+
+  /** The live stream, expiring it first when its time is up. */
+  #lookup(id: string, now: number): MemoryStream | 'not-found' | 'gone' {
+    const stream = this.#streams.get(id);
+    if (stream === undefined) return 'not-found';
+    if (stream.softDeleted) return 'gone';
+    if (expired(stream, now)) return this.#remove(stream) === 'deleted' ? 'not-found' : 'gone';
+    return stream;
+  }
+
+  #confirm(stream: MemoryStream, options: CreateStreamOptions, expiresAtMs: number | undefined): CreateOutcome {
+    const asked = stream.requested;
+    const sameType =
+      options.contentType === undefined
+        ? options.fork !== undefined || mediaType(stream.contentType) === 'application/octet-stream'
+        : mediaType(options.contentType) === mediaType(stream.contentType);
+    const fork = options.fork;
+    const sameFork =
+      fork === undefined
+        ? asked.fork === undefined
+        : asked.fork !== undefined &&
+          asked.fork.source === fork.source &&
+          asked.fork.offset === fork.offset &&
+          asked.fork.subOffset === (fork.subOffset ?? 0);
+    const same =
+      sameType &&
+      sameFork &&
+      asked.ttlSeconds === options.ttlSeconds &&
+      asked.expiresAtMs === expiresAtMs &&
+      stream.closed === (options.closed === true);
+    return same
+      ? { status: 'exists', stream: info(stream) }
+      : { status: 'conflict', reason: 'a stream with a different configuration exists at this path' };
+  }
+
+  #remove(stream: MemoryStream): 'deleted' | 'soft-deleted' {
+    notify(stream, 'not-found');
+    if (stream.forks > 0) {
+      stream.softDeleted = true;
+      stream.entries = [];
+      stream.producers.clear();
+      return 'soft-deleted';
+    }
+    this.#streams.delete(stream.id);
+    if (stream.requested.fork !== undefined) this.#release(stream.requested.fork.source);
+    return 'deleted';
+  }
+
+  /** A fork of `id` went away: drop `id` too when it was soft-deleted and this was its last fork. */
+  #release(id: string): void {
+    const source = this.#streams.get(id);
+    if (source === undefined) return;
+    source.forks--;
+    if (source.forks <= 0 && source.softDeleted) {
+      this.#streams.delete(id);
+      if (source.requested.fork !== undefined) this.#release(source.requested.fork.source);
+    }
+  }
+
+  /** Apply retention: drop entries beyond `maxEvents` or older than `maxAgeMs`. */
+  #trim(stream: MemoryStream, now: number): void {
+    let drop = 0;
+    if (this.#maxEvents !== undefined && stream.entries.length > this.#maxEvents) drop = stream.entries.length - this.#maxEvents;
+    if (this.#maxAgeMs !== undefined) {
+      const oldest = now - this.#maxAgeMs;
+      while (drop < stream.entries.length && (stream.entries[drop] as Entry).at < oldest) drop++;
+    }
+    if (drop === 0) return;
+    stream.entries.splice(0, drop);
+    stream.startPos = stream.entries[0]?.pos ?? stream.tailPos;
+  }
+
+  #sweepAll(): void {
+    const now = this.#now();
+    for (const stream of this.#streams.values()) {
+      if (stream.softDeleted) continue;
+      if (expired(stream, now)) this.#remove(stream);
+      else this.#trim(stream, now);
+    }
+  }
+}
+
+function expired(stream: MemoryStream, now: number): boolean {
+  if (stream.expiresAtMs !== undefined && now >= stream.expiresAtMs) return true;
+  return stream.ttlSeconds !== undefined && now - stream.lastAccess >= stream.ttlSeconds * 1000;
+}
+
+function info(stream: MemoryStream): StreamInfo {
+  return {
+    id: stream.id,
+    instance: stream.instance,
+    contentType: stream.contentType,
+    tail: formatOffset(stream.tailPos),
+    start: formatOffset(stream.startPos),
+    closed: stream.closed,
+    ttlSeconds: stream.ttlSeconds,
+    expiresAt: stream.expiresAtMs === undefined ? undefined : new Date(stream.expiresAtMs).toISOString(),
+    createdAt: stream.createdAt,
+    fork: stream.requested.fork,
+  };
+}
+
+function notify(stream: MemoryStream, outcome: WaitOutcome): void {
+  for (const waiter of [...stream.waiters]) waiter(outcome);
+}
+
+function appendEntries(stream: MemoryStream, data: readonly Uint8Array[], now: number): void {
+  const sizes = data.map((d) => (stream.mode === 'json' ? 1 : d.byteLength));
+  const batchEnd = stream.tailPos + sizes.reduce((a, b) => a + b, 0);
+  data.forEach((d, i) => {
+    const size = sizes[i] ?? 0;
+    if (size === 0) return;
+    stream.entries.push({ pos: stream.tailPos, size, data: d, at: now, batchEnd });
+    stream.tailPos += size;
+  });
+}
+
+/** Index of the first entry that ends after `position` (binary search). */
+function firstEndingAfter(entries: readonly Entry[], position: number): number {
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = entries[mid] as Entry;
+    if (e.pos + e.size > position) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The entries a fork inherits: everything retained before `offset` plus `subOffset`
+ * messages/bytes of the append starting there. A string is the reason it is invalid.
+ */
+function sliceForFork(source: MemoryStream, offset: string | undefined, subOffset: number): { entries: Entry[]; end: number } | string {
+  const at = offset === undefined ? source.tailPos : parseOffset(offset);
+  if (at === undefined) return `malformed fork offset: ${String(offset)}`;
+  if (at > source.tailPos) return 'the fork offset is beyond the source stream';
+  if (at < source.startPos) return "the fork offset is before the source stream's retained data";
+  let end = at;
+  if (subOffset > 0) {
+    const entry = source.entries[firstEndingAfter(source.entries, at)];
+    if (entry === undefined) return 'the sub-offset is past the end of the source stream';
+    const boundary = source.mode === 'json' ? entry.batchEnd : entry.pos + entry.size;
+    if (at + subOffset > boundary) return 'the sub-offset is past the next data boundary';
+    end = at + subOffset;
+  }
+  const inherited: Entry[] = [];
+  for (const entry of source.entries) {
+    if (entry.pos >= end) break;
+    const cut = Math.min(entry.size, end - entry.pos);
+    inherited.push(
+      cut === entry.size
+        ? { ...entry, batchEnd: Math.min(entry.batchEnd, end) }
+        : { ...entry, size: cut, data: entry.data.subarray(0, cut), batchEnd: end },
+    );
+  }
+  return { entries: inherited, end };
+}

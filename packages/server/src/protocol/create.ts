@@ -1,0 +1,117 @@
+import { isValidContentType, modeOf } from '../content-type';
+import { SessionServerError } from '../errors';
+import { parseOffset } from '../offsets';
+import type { CreateStreamOptions } from '../store';
+import { problemWithEvent } from '../validate-events';
+import { readRequestBody } from './body';
+import { authorizeRequest, requireStream, type HandlerConfig } from './config';
+import { H, isTrue } from './headers';
+import { parseJsonMessages } from './json-body';
+import { emptyResponse, errorResponse } from './responses';
+import { streamIdOf } from './routes';
+
+const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d*)$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** PUT: create a stream (idempotent), optionally closed, with initial data, or as a fork. */
+export async function handleCreate(request: Request, id: string, config: HandlerConfig): Promise<Response> {
+  const headers = request.headers;
+  const contentType = headers.get('content-type') ?? undefined;
+  if (contentType !== undefined && !isValidContentType(contentType)) throw badRequest(`invalid Content-Type: ${contentType}`);
+
+  const ttl = headers.get(H.ttl);
+  const expiresAt = headers.get(H.expiresAt);
+  if (ttl !== null && expiresAt !== null) throw badRequest('Stream-TTL and Stream-Expires-At are mutually exclusive');
+  if (ttl !== null && !NON_NEGATIVE_INTEGER.test(ttl)) throw badRequest(`invalid Stream-TTL: ${ttl}`);
+  if (expiresAt !== null && (!RFC3339.test(expiresAt) || Number.isNaN(Date.parse(expiresAt)))) {
+    throw badRequest(`invalid Stream-Expires-At: ${expiresAt}`);
+  }
+
+  const fork = parseForkHeaders(headers, config);
+  const body = await readRequestBody(request, config.maxBodyBytes);
+  await authorizeRequest(config, request, id, 'create');
+  if (fork !== undefined) await authorizeRequest(config, request, fork.source, 'read');
+
+  // A fork without Content-Type inherits its source's: its body is parsed in that mode.
+  const effectiveType = contentType ?? (fork === undefined ? 'application/octet-stream' : (await sourceType(config, fork.source)));
+  const options: CreateStreamOptions = { closed: isTrue(headers.get(H.closed)), entries: entriesOf(body, effectiveType, config) };
+  if (contentType !== undefined) options.contentType = contentType;
+  if (ttl !== null) options.ttlSeconds = Number(ttl);
+  if (expiresAt !== null) options.expiresAt = expiresAt;
+  if (fork !== undefined) options.fork = fork;
+
+  const outcome = await config.store.create(id, options);
+  switch (outcome.status) {
+    case 'created':
+    case 'exists': {
+      const stream = outcome.stream;
+      const responseHeaders: Record<string, string> = { 'content-type': stream.contentType, [H.nextOffset]: stream.tail };
+      if (stream.closed) responseHeaders[H.closed] = 'true';
+      if (outcome.status === 'exists') return emptyResponse(200, responseHeaders);
+      const location = new URL(request.url);
+      location.search = '';
+      responseHeaders.location = location.href;
+      if (config.onStreamCreated !== undefined && modeOf(stream.contentType) === 'json') {
+        await config.onStreamCreated(id, stream).catch(config.onError);
+      }
+      return emptyResponse(201, responseHeaders);
+    }
+    case 'conflict':
+      return errorResponse('conflict', outcome.reason);
+    case 'source-not-found':
+      return errorResponse('not-found', `no source stream ${fork?.source ?? ''}`);
+    case 'invalid-fork':
+      return errorResponse('bad-request', outcome.reason);
+  }
+}
+
+function parseForkHeaders(headers: Headers, config: HandlerConfig): CreateStreamOptions['fork'] {
+  const from = headers.get(H.forkedFrom);
+  const offset = headers.get(H.forkOffset);
+  const subOffset = headers.get(H.forkSubOffset);
+  if (from === null) {
+    if (offset !== null || subOffset !== null) throw badRequest('Stream-Fork-Offset and Stream-Fork-Sub-Offset require Stream-Forked-From');
+    return undefined;
+  }
+  if (offset !== null && parseOffset(offset) === undefined) throw badRequest(`invalid Stream-Fork-Offset: ${offset}`);
+  if (subOffset !== null && !NON_NEGATIVE_INTEGER.test(subOffset)) throw badRequest(`invalid Stream-Fork-Sub-Offset: ${subOffset}`);
+  let path: string;
+  try {
+    path = new URL(from, 'http://localhost').pathname;
+  } catch (error) {
+    throw new SessionServerError('bad-request', `invalid Stream-Forked-From: ${from}`, { cause: error });
+  }
+  const source = streamIdOf(path, config.basePath);
+  if (source === undefined) throw new SessionServerError('not-found', `no source stream ${from}`);
+  const fork: NonNullable<CreateStreamOptions['fork']> = { source };
+  if (offset !== null) fork.offset = offset;
+  if (subOffset !== null) fork.subOffset = Number(subOffset);
+  return fork;
+}
+
+async function sourceType(config: HandlerConfig, source: string): Promise<string> {
+  try {
+    return (await requireStream(config, source, false)).contentType;
+  } catch (error) {
+    // Creating a fork of a deleted stream is a conflict (PROTOCOL.md §4.2), not a 410.
+    if (error instanceof SessionServerError && error.code === 'gone') throw new SessionServerError('conflict', error.message);
+    throw error;
+  }
+}
+
+function entriesOf(body: Uint8Array, contentType: string, config: HandlerConfig): Uint8Array[] {
+  if (body.byteLength === 0) return [];
+  if (modeOf(contentType) === 'bytes') return [body];
+  const messages = parseJsonMessages(body, { allowEmptyArray: true });
+  if (config.validateEvents) {
+    for (const value of messages.values) {
+      const problem = problemWithEvent(value);
+      if (problem !== undefined) throw new SessionServerError('invalid-event', problem);
+    }
+  }
+  return messages.entries;
+}
+
+function badRequest(message: string): SessionServerError {
+  return new SessionServerError('bad-request', message);
+}

@@ -1,0 +1,88 @@
+/** Header names of the Durable Streams protocol (lower-case, as `Headers` reports them). */
+export const H = {
+  nextOffset: 'stream-next-offset',
+  upToDate: 'stream-up-to-date',
+  closed: 'stream-closed',
+  cursor: 'stream-cursor',
+  ttl: 'stream-ttl',
+  expiresAt: 'stream-expires-at',
+  seq: 'stream-seq',
+  forkedFrom: 'stream-forked-from',
+  forkOffset: 'stream-fork-offset',
+  forkSubOffset: 'stream-fork-sub-offset',
+  sseEncoding: 'stream-sse-data-encoding',
+  producerId: 'producer-id',
+  producerEpoch: 'producer-epoch',
+  producerSeq: 'producer-seq',
+  producerExpectedSeq: 'producer-expected-seq',
+  producerReceivedSeq: 'producer-received-seq',
+} as const;
+
+/** Request headers a browser on another origin may send (CORS preflight). */
+const ALLOWED_REQUEST_HEADERS = [
+  'content-type',
+  'authorization',
+  'if-none-match',
+  'last-event-id',
+  H.seq,
+  H.ttl,
+  H.expiresAt,
+  H.closed,
+  H.forkedFrom,
+  H.forkOffset,
+  H.forkSubOffset,
+  H.producerId,
+  H.producerEpoch,
+  H.producerSeq,
+].join(', ');
+
+/** Response headers a browser script on another origin may read. */
+const EXPOSED_HEADERS = [
+  H.nextOffset,
+  H.upToDate,
+  H.closed,
+  H.cursor,
+  H.ttl,
+  H.expiresAt,
+  H.sseEncoding,
+  H.producerEpoch,
+  H.producerSeq,
+  H.producerExpectedSeq,
+  H.producerReceivedSeq,
+  'etag',
+  'location',
+  'content-type',
+].join(', ');
+
+/**
+ * Which browser origins may call the server: `'*'` (default), a list of origins,
+ * a predicate, or `false` to send no CORS headers.
+ * @example
+ * createSessionServer({ cors: ['https://app.example.com'] });
+ */
+export type CorsOrigin = '*' | readonly string[] | ((origin: string) => boolean) | false;
+
+/** Add the headers every response carries: browser security headers and CORS. */
+export function addCommonHeaders(headers: Headers, request: Request, cors: CorsOrigin, preflight: boolean): void {
+  headers.set('x-content-type-options', 'nosniff');
+  headers.set('cross-origin-resource-policy', 'cross-origin');
+  if (cors === false) return;
+  const origin = request.headers.get('origin');
+  let allow: string | undefined;
+  if (cors === '*') allow = '*';
+  else if (origin !== null && (typeof cors === 'function' ? cors(origin) : cors.includes(origin))) allow = origin;
+  if (cors !== '*') headers.append('vary', 'origin');
+  if (allow === undefined) return;
+  headers.set('access-control-allow-origin', allow);
+  headers.set('access-control-expose-headers', EXPOSED_HEADERS);
+  if (preflight) {
+    headers.set('access-control-allow-methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
+    headers.set('access-control-allow-headers', request.headers.get('access-control-request-headers') ?? ALLOWED_REQUEST_HEADERS);
+    headers.set('access-control-max-age', '600');
+  }
+}
+
+/** Whether a presence header (`Stream-Closed`) is set: only the value `true`, case-insensitively. */
+export function isTrue(value: string | null): boolean {
+  return value !== null && value.trim().toLowerCase() === 'true';
+}

@@ -1,0 +1,196 @@
+import type { CancelEvent, SteerEvent, TurnEndReason } from '@durable-session/core';
+import { sleep } from './abort';
+import { AsyncQueue } from './async-queue';
+import { SessionServerError } from './errors';
+import { utf8 } from './protocol/responses';
+import type { SessionStore } from './store';
+import { isSdkEvent } from './validate-events';
+
+/**
+ * What an agent writes one turn with. Every write is appended to the session (in call
+ * order) and resolves once the store acknowledged it.
+ * @example
+ * const turn = await host.session('chat-1').startTurn({ agentId: 'writer' });
+ * for (const word of ['Hello', ' world']) {
+ *   if (turn.signal.aborted) break;
+ *   await turn.write(word);
+ * }
+ * await turn.end(turn.signal.aborted ? 'cancelled' : 'complete');
+ */
+export interface TurnWriter {
+  readonly sessionId: string;
+  readonly turnId: string;
+  readonly agentId: string;
+  /**
+   * Aborts when a `cancel` for this turn (or for `"*"`) is appended to the session by
+   * anyone, on any node. A client disconnecting never aborts it.
+   */
+  readonly signal: AbortSignal;
+  /** The `steer` events for this turn, as they arrive; ends when the turn ends. */
+  readonly steers: AsyncIterable<SteerEvent>;
+  /** Whether `end` was called. */
+  readonly ended: boolean;
+  /** Append a `delta` with `text`. Rejects with `turn-ended` after `end`. */
+  write(text: string): Promise<void>;
+  /** Append an application event `{ ...data, type, turnId, agentId }` (not one of the SDK's types). */
+  emit(type: string, data?: Record<string, unknown>): Promise<void>;
+  /** Append `turn.end` (after every pending write). Idempotent: later calls return the first call's promise. */
+  end(reason?: TurnEndReason, error?: string): Promise<void>;
+}
+
+/** Internal handle of a turn: the host drives its signal and steers. */
+export interface TurnControl extends TurnWriter {
+  /** Where the turn began in the log: a `"*"` cancel after this offset applies to it. */
+  readonly origin: string;
+  /** Append `turn.start` and claim the turn (fails with `conflict` when another writer did). */
+  start(): Promise<void>;
+  cancel(reason: unknown): void;
+  pushSteer(event: SteerEvent): void;
+  /** Whether a cancel event applies to this turn. */
+  isCancelledBy(event: CancelEvent, offset: string): boolean;
+}
+
+interface TurnOptions {
+  store: SessionStore;
+  sessionId: string;
+  turnId: string;
+  agentId: string;
+  origin: string;
+  onEnd: () => void;
+}
+
+const RETRY_DELAYS_MS = [50, 250];
+
+/**
+ * Create a turn writer. Appends use an idempotent producer per `(turn, agent)`, so a
+ * retried append is written once, and a second writer of the same turn (another node
+ * answering the same prompt) loses the claim on `turn.start`.
+ */
+export function createTurn(options: TurnOptions): TurnControl {
+  return new Turn(options);
+}
+
+class Turn implements TurnControl {
+  readonly sessionId: string;
+  readonly turnId: string;
+  readonly agentId: string;
+  readonly origin: string;
+  readonly #store: SessionStore;
+  readonly #onEnd: () => void;
+  readonly #controller = new AbortController();
+  readonly #steers = new AsyncQueue<SteerEvent>();
+  readonly #producerId: string;
+  #queue: Promise<void> = Promise.resolve();
+  #seq = 0;
+  #ending: Promise<void> | undefined;
+
+  constructor(options: TurnOptions) {
+    this.sessionId = options.sessionId;
+    this.turnId = options.turnId;
+    this.agentId = options.agentId;
+    this.origin = options.origin;
+    this.#store = options.store;
+    this.#onEnd = options.onEnd;
+    this.#producerId = `turn/${options.turnId}/${options.agentId}`;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get steers(): AsyncIterable<SteerEvent> {
+    return this.#steers;
+  }
+
+  get ended(): boolean {
+    return this.#ending !== undefined;
+  }
+
+  start(): Promise<void> {
+    return this.#enqueue({ type: 'turn.start', turnId: this.turnId, agentId: this.agentId }, true);
+  }
+
+  write(text: string): Promise<void> {
+    if (typeof text !== 'string') return Promise.reject(new SessionServerError('bad-request', 'write(text) needs a string'));
+    return this.#write({ type: 'delta', turnId: this.turnId, agentId: this.agentId, text });
+  }
+
+  emit(type: string, data: Record<string, unknown> = {}): Promise<void> {
+    const event = { ...data, type, turnId: this.turnId, agentId: this.agentId };
+    if (typeof type !== 'string' || type === '' || isSdkEvent(event)) {
+      return Promise.reject(new SessionServerError('bad-request', `emit() is for application events, not ${JSON.stringify(type)}`));
+    }
+    return this.#write(event);
+  }
+
+  end(reason: TurnEndReason = 'complete', error?: string): Promise<void> {
+    if (this.#ending !== undefined) return this.#ending;
+    this.#steers.close();
+    const event: Record<string, unknown> = { type: 'turn.end', turnId: this.turnId, agentId: this.agentId, reason };
+    if (error !== undefined) event.error = error;
+    this.#ending = this.#enqueue(event, false).finally(this.#onEnd);
+    return this.#ending;
+  }
+
+  cancel(reason: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+
+  pushSteer(event: SteerEvent): void {
+    this.#steers.push(event);
+  }
+
+  isCancelledBy(event: CancelEvent, offset: string): boolean {
+    return event.turnId === this.turnId || (event.turnId === '*' && offset > this.origin);
+  }
+
+  #write(event: Record<string, unknown>): Promise<void> {
+    if (this.#ending !== undefined) {
+      return Promise.reject(new SessionServerError('turn-ended', `turn ${this.turnId} has ended`));
+    }
+    return this.#enqueue(event, false);
+  }
+
+  /** Append after every earlier write, whatever became of it (each caller sees its own result). */
+  #enqueue(event: Record<string, unknown>, claim: boolean): Promise<void> {
+    const run = this.#queue.then(() => this.#append(event, claim));
+    this.#queue = run.catch(() => undefined); // the failure is delivered to the caller through `run`
+    return run;
+  }
+
+  async #append(event: Record<string, unknown>, claim: boolean): Promise<void> {
+    const producer = { id: this.#producerId, epoch: 0, seq: this.#seq };
+    const entries = [utf8(JSON.stringify(event))];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const outcome = await this.#store.append(this.sessionId, { entries, contentType: 'application/json', producer });
+        this.#check(outcome.status, claim && attempt === 0);
+        this.#seq++;
+        return;
+      } catch (error) {
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (error instanceof SessionServerError || delay === undefined) throw error;
+        await sleep(delay); // a store failure: retry with the same seq, deduplicated if it was written
+      }
+    }
+  }
+
+  #check(status: string, claim: boolean): void {
+    switch (status) {
+      case 'appended':
+        return;
+      case 'duplicate':
+        // On a first attempt, another writer holds the turn; on a retry it is our own earlier attempt.
+        if (claim) throw new SessionServerError('conflict', `turn ${this.turnId} of agent ${this.agentId} was already started by another writer`);
+        return; // our own retry
+      case 'closed':
+        throw new SessionServerError('stream-closed', `session ${this.sessionId} is closed`);
+      case 'not-found':
+        throw new SessionServerError('not-found', `no session ${this.sessionId}`);
+      case 'gone':
+        throw new SessionServerError('gone', `session ${this.sessionId} was deleted`);
+      default:
+        throw new SessionServerError('conflict', `append to session ${this.sessionId} refused: ${status}`);
+    }
+  }
+}
