@@ -6,6 +6,7 @@
  * and the fold of events into turns ({@link reduceSession}).
  */
 export { createDurableSession, CLIENT_ID_KEY, type BatchSource } from './session';
+export { tabChannelName, type TabMessage } from './tabs';
 export { reduceSession, initialSessionState } from './reducer';
 export { httpAdapter, type HttpAdapterOptions, type HeadersOption } from './adapters/http';
 export { memoryAdapter, type MemoryAdapter } from './adapters/memory';

@@ -4,6 +4,7 @@ import { DurableSessionError } from './errors';
 import type { AppEvent } from './events';
 import { createSaver, openPersistence, type PersistedSession, type SessionPersistence } from './persistence';
 import { initialSessionState, reduceSession } from './reducer';
+import { linkTabs, type TabLink } from './tabs';
 import type {
   AnySessionEvent,
   DurableSession,
@@ -17,8 +18,8 @@ import type {
 import { isAfterOffset, randomId, toError } from './util';
 
 /**
- * Where a session gets its batches from, starting after `offset`, until `signal` aborts.
- * Today: the adapter's live read. Later: a leader tab's rebroadcast.
+ * Where a session gets its batches from, starting after `offset`, until `signal` aborts:
+ * the adapter's live read (solo and leader tabs; followers get theirs from the leader, see `tabs.ts`).
  * @example
  * const network: BatchSource<SessionEvent> = (offset, signal) =>
  *   adapter.read(sessionId, offset, { live: true, signal });
@@ -66,7 +67,14 @@ function defaultClientId(warn: (e: DurableSessionError) => void): string {
  *   epoch, seq)`: a retried append never lands twice. Retryable failures (network, 5xx, 429)
  *   are retried with the same backoff (each reported as a `warning`) until they succeed or
  *   the session closes; others reject (and are reported as an `error`).
- * - `close()` aborts reads and pending appends (they reject with `closed`) and flushes persistence.
+ * - Tabs (`tabs: true`, the default, where Web Locks and BroadcastChannel exist): one tab per
+ *   browser holds the session's Web Lock and the only network read, and rebroadcasts each batch
+ *   it applies; the other tabs apply the same batches (exactly once, in order: a gap makes them
+ *   ask the leader, which answers from its ring of recent batches or with its state) and show
+ *   its status. When the leader goes, another tab takes the lock and reads from its own offset.
+ *   Only the leader (or a solo tab) writes IndexedDB.
+ * - `close()` aborts reads and pending appends (they reject with `closed`), flushes persistence
+ *   and releases the tab lock.
  * @example
  * const session = createDurableSession({ sessionId: 'chat-1', adapter: httpAdapter({ baseUrl }) });
  * const stop = session.subscribe((s) => render(s.turns, s.status));
@@ -98,15 +106,20 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     recovered: true,
     resumed: false,
     persistence: options.persistence === 'memory' || typeof indexedDB === 'undefined' ? 'memory' : 'indexeddb',
-    tabs: 'solo',
+    // A coordinated tab follows until it gets the lock (and only looks for a leader once IndexedDB was read).
+    tabs: options.tabs !== false && globalThis.navigator?.locks && typeof BroadcastChannel === 'function' ? 'follower' : 'solo',
     error: undefined,
   };
+  let tabs: TabLink<Ev> | undefined;
   const set = (patch: Partial<Snapshot>): void => {
     const prev = snap;
     if ((Object.keys(patch) as (keyof Snapshot)[]).every((k) => patch[k] === prev[k])) return;
     snap = { ...prev, ...patch };
     emitter.emit('change', snap);
-    if (snap.status !== prev.status) emitter.emit('status', snap.status);
+    if (snap.status !== prev.status) {
+      tabs?.status();
+      emitter.emit('status', snap.status);
+    }
   };
   const setState = (state: S, patch: Partial<Snapshot>): void =>
     set({ state, turns: state.turns, activeTurnId: state.activeTurnId, ...patch });
@@ -145,6 +158,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
   const closedError = (): DurableSessionError => new DurableSessionError('closed', `session ${sessionId} is closed`);
 
   const apply = (batch: ReadBatch<Ev>): void => {
+    const from = snap.offset;
     const live: Partial<Snapshot> = batch.upToDate ? { status: 'live', error: undefined } : {};
     if (!isAfterOffset(batch.offset, snap.offset)) {
       if (batch.events.length) warn(new DurableSessionError('protocol', `dropped a repeated batch ending at ${batch.offset}`));
@@ -159,12 +173,38 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
         fail(new DurableSessionError('protocol', `the reducer threw on a "${event.type}" event; skipped it`, { cause: e }));
       }
     }
+    tabs?.applied(from, batch); // the leader rebroadcasts before its own subscribers render
     setState(state, { offset: batch.offset, ...live });
-    save(batch.events.some((e) => e.type === 'turn.end'));
+    // Followers leave IndexedDB to the leader (same record, same content).
+    if (snap.tabs !== 'follower') save(batch.events.some((e) => e.type === 'turn.end'));
     for (const event of batch.events) emitter.emit('event', { event, offset: batch.offset });
   };
 
   const run = async (): Promise<void> => {
+    await load();
+    if (closed) return;
+    tabs =
+      options.tabs === false
+        ? undefined
+        : linkTabs<Ev, S>(sessionId, {
+            get: () => snap,
+            apply,
+            adopt: (offset, state, reset) => setState(state, reset ? { offset, recovered: false, resumed: false } : { offset }),
+            status: (status) => set({ status }),
+            lead(leader) {
+              if (!leader) tabs = undefined;
+              set({ tabs: leader ? 'leader' : 'solo' });
+              read().catch((e: unknown) => fail(toError(e)));
+            },
+            warn,
+          });
+    if (!tabs) {
+      set({ tabs: 'solo' });
+      await read();
+    }
+  };
+
+  const load = async (): Promise<void> => {
     if (snap.persistence === 'indexeddb') {
       try {
         const opened = await openPersistence<S>(sessionId);
@@ -178,6 +218,10 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
       await null;
       degrade(new DurableSessionError('persistence', 'IndexedDB is unavailable'));
     }
+  };
+
+  // The network read (solo or leader tab): catch-up, then live, reconnecting with backoff.
+  const read = async (): Promise<void> => {
     const backoff = createBackoff(reconnect);
     while (!closed) {
       if (!online()) {
@@ -202,6 +246,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
           // The store dropped events we had not read: rebuild from what it still holds.
           setState(initial, { offset: '-1', recovered: false, resumed: false });
           save(true);
+          tabs?.reset();
           warn(err);
           continue;
         }
@@ -289,6 +334,8 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     close() {
       return (closing ??= (async () => {
         closed = true;
+        tabs?.close();
+        tabs = undefined;
         life.abort();
         reader?.abort();
         wake();

@@ -193,7 +193,14 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
   /** Initial folded state, required when `S` adds fields. */
   initialState?: S;
   reconnect?: ReconnectOptions;
-  /** Share one connection among the tabs of a browser. Default `true`. Not implemented yet: every tab is `solo`. */
+  /**
+   * Share one connection among the tabs of a browser showing this session. Default `true`.
+   * The tab holding the session's Web Lock (`tabs: 'leader'`) reads from the network and
+   * rebroadcasts every batch over a `BroadcastChannel`; the others (`'follower'`) apply the same
+   * batches, show the leader's connection status, and take the lock when the leader closes.
+   * Every tab still appends (`send`, `cancel`, `steer`) itself. Where Web Locks or
+   * BroadcastChannel are missing, and with `false`, each tab reads on its own (`'solo'`).
+   */
   tabs?: boolean;
 }
 

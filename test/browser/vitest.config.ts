@@ -1,0 +1,15 @@
+import { defineProject } from 'vitest/config';
+import { workspaceAlias } from '../../vitest.shared';
+
+// Real Chromium (the system's /usr/bin/chromium) driven by playwright-core, against our server on 127.0.0.1.
+export default defineProject({
+  resolve: { alias: workspaceAlias },
+  test: {
+    name: 'browser',
+    environment: 'node',
+    include: ['**/*.test.ts'],
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
