@@ -15,6 +15,7 @@ export { createBackoff, type Backoff } from './backoff';
 export { openPersistence, DB_NAME, type PersistedSession, type SessionPersistence } from './persistence';
 export { isAfterOffset } from './util';
 export { waitFor } from './wait';
+export { createDurableFetch, DURABLE_FETCH_HEADERS, FETCH_DB_NAME, type DurableFetchOptions, type FetchChunkEvent } from './durable-fetch';
 export * from './frame';
 export * from './errors';
 export * from './events';
