@@ -17,6 +17,7 @@ export { isAfterOffset } from './util';
 export { waitFor } from './wait';
 export { createDurableFetch, DURABLE_FETCH_HEADERS, FETCH_DB_NAME, type DurableFetchOptions, type FetchChunkEvent } from './durable-fetch';
 export * from './frame';
+export { lazySession, isDurableSession, type LazySession, type DurableSessionSource } from './lazy';
 export * from './errors';
 export * from './events';
 export * from './types';

@@ -1,25 +1,16 @@
 'use client';
 import { useMemo, useRef, useSyncExternalStore } from 'react';
 import {
-  createDurableSession,
-  placeholderSnapshot,
-  subscribeFrames,
+  isDurableSession,
+  lazySession,
   type AppEvent,
   type DurableSession,
-  type DurableSessionOptions,
+  type DurableSessionSource,
   type SessionSnapshot,
   type SessionState,
 } from '@durable-session/core';
 
-/**
- * What {@link useDurableSession} takes: options (the hook creates the session and
- * closes it on unmount) or a session you created (the hook never closes it).
- * @example
- * const source: DurableSessionSource = { sessionId: 'chat-1', adapter };
- */
-export type DurableSessionSource<E extends AppEvent = never, S extends SessionState = SessionState> =
-  | DurableSessionOptions<E, S>
-  | DurableSession<E, S>;
+export type { DurableSessionSource };
 
 /**
  * The session's methods, stable for the lifetime of the hook's session.
@@ -34,55 +25,6 @@ export type DurableSessionActions<E extends AppEvent = never> = Pick<DurableSess
  * const chat: UseDurableSessionResult<SessionSnapshot> = useDurableSession({ sessionId, adapter });
  */
 export type UseDurableSessionResult<T extends object, E extends AppEvent = never> = T & DurableSessionActions<E>;
-
-interface Handle<E extends AppEvent, S extends SessionState> {
-  get(): SessionSnapshot<S>;
-  server(): SessionSnapshot<S>;
-  subscribe(onChange: () => void): () => void;
-  /** Run a method on the session (created if needed, kept open until the call settles). */
-  run<R>(method: (session: DurableSession<E, S>) => Promise<R>): Promise<R>;
-}
-
-const isSession = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): s is DurableSession<E, S> =>
-  typeof (s as DurableSession<E, S>).subscribe === 'function';
-
-function handle<E extends AppEvent, S extends SessionState>(source: DurableSessionSource<E, S>): Handle<E, S> {
-  if (isSession(source)) {
-    return { get: () => source.get(), server: () => source.get(), subscribe: (cb) => subscribeFrames(source, cb), run: (method) => method(source) };
-  }
-  // Created lazily by the first subscriber (an effect: never on the server), closed a
-  // tick after the last one left, so StrictMode's unmount + remount keeps one session.
-  const placeholder = placeholderSnapshot(source);
-  let session: DurableSession<E, S> | undefined;
-  let closed = false;
-  let users = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const create = (): DurableSession<E, S> => ((closed = false), (session = createDurableSession<E, S>(source)));
-  const release = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      if (!users && session && !closed) void ((closed = true), session.close());
-    });
-  };
-  return {
-    get: () => session?.get() ?? placeholder,
-    server: () => placeholder,
-    subscribe(cb) {
-      users++;
-      clearTimeout(timer);
-      const stop = subscribeFrames(!session || closed ? create() : session, cb);
-      return () => (stop(), users--, release());
-    },
-    run(method) {
-      users++;
-      clearTimeout(timer);
-      const done = (): void => (users--, release());
-      const result = method(session ?? create()); // after unmount: the closed session rejects
-      result.then(done, done);
-      return result;
-    },
-  };
-}
 
 function shallowEqual(a: object, b: object): boolean {
   const ka = Object.keys(a);
@@ -121,7 +63,7 @@ export function useDurableSession<E extends AppEvent = never, S extends SessionS
   source: DurableSessionSource<E, S>,
   selector?: (snapshot: SessionSnapshot<S>) => T,
 ): UseDurableSessionResult<T, E> {
-  const h = useMemo(() => handle(source), [isSession(source) ? source : source.sessionId]);
+  const h = useMemo(() => lazySession(source), [isDurableSession(source) ? source : source.sessionId]);
   const cache = useRef<{ snap?: SessionSnapshot<S>; selector?: typeof selector; value?: T }>({});
   const select = (snap: SessionSnapshot<S>): T => {
     const c = cache.current;
@@ -132,7 +74,7 @@ export function useDurableSession<E extends AppEvent = never, S extends SessionS
     c.selector = selector;
     return c.value as T;
   };
-  const value = useSyncExternalStore(h.subscribe, () => select(h.get()), () => select(h.server()));
+  const value = useSyncExternalStore(h.subscribe, () => select(h.get()), () => select(h.placeholder));
   const actions = useMemo<DurableSessionActions<E>>(
     () => ({
       send: (text, options) => h.run((s) => s.send(text, options)),

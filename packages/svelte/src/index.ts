@@ -1,28 +1,19 @@
 import { createSubscriber } from 'svelte/reactivity';
 import {
   createDurableSession,
-  placeholderSnapshot,
+  lazySession,
   subscribeFrames,
   type AppEvent,
   type DurableSession,
   type DurableSessionOptions,
+  type DurableSessionSource,
   type SessionSnapshot,
   type SessionState,
   type Subscribable,
 } from '@durable-session/core';
 
 export { createDurableSession, subscribeFrames };
-export type { DurableSession, DurableSessionOptions, SessionSnapshot, SessionState, Subscribable };
-
-/**
- * What {@link useDurableSession} takes: options (the helper creates the session while
- * something renders it, and closes it after) or a session you created (never closed for you).
- * @example
- * const source: DurableSessionSource = { sessionId: 'chat-1', adapter };
- */
-export type DurableSessionSource<E extends AppEvent = never, S extends SessionState = SessionState> =
-  | DurableSessionOptions<E, S>
-  | DurableSession<E, S>;
+export type { DurableSession, DurableSessionOptions, DurableSessionSource, SessionSnapshot, SessionState, Subscribable };
 
 /**
  * A durable session for Svelte 5 runes: a reactive `current` snapshot plus the methods.
@@ -34,53 +25,6 @@ export interface DurableSessionRune<E extends AppEvent = never, S extends Sessio
   extends Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
   /** The snapshot. Reactive in templates, `$derived` and `$effect`; updates at most once per animation frame. */
   readonly current: SessionSnapshot<S>;
-}
-
-interface Handle<E extends AppEvent, S extends SessionState> {
-  get(): SessionSnapshot<S>;
-  subscribe(onChange: () => void): () => void;
-  /** Run a method on the session (created if needed, kept open until the call settles). */
-  run<R>(method: (session: DurableSession<E, S>) => Promise<R>): Promise<R>;
-}
-
-const isSession = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): s is DurableSession<E, S> =>
-  typeof (s as DurableSession<E, S>).subscribe === 'function';
-
-function handle<E extends AppEvent, S extends SessionState>(source: DurableSessionSource<E, S>): Handle<E, S> {
-  if (isSession(source)) {
-    return { get: () => source.get(), subscribe: (cb) => subscribeFrames(source, cb), run: (method) => method(source) };
-  }
-  // Created lazily by the first reader in an effect (never on the server), closed a tick
-  // after the last one left (so an {#if} toggling its only reader keeps the session).
-  const placeholder = placeholderSnapshot(source);
-  let session: DurableSession<E, S> | undefined;
-  let closed = false;
-  let users = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const create = (): DurableSession<E, S> => ((closed = false), (session = createDurableSession<E, S>(source)));
-  const release = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      if (!users && session && !closed) void ((closed = true), session.close());
-    });
-  };
-  return {
-    get: () => session?.get() ?? placeholder,
-    subscribe(cb) {
-      users++;
-      clearTimeout(timer);
-      const stop = subscribeFrames(!session || closed ? create() : session, cb);
-      return () => (stop(), users--, release());
-    },
-    run(method) {
-      users++;
-      clearTimeout(timer);
-      const done = (): void => (users--, release());
-      const result = method(session ?? create()); // after unmount: the closed session rejects
-      result.then(done, done);
-      return result;
-    },
-  };
 }
 
 /**
@@ -105,7 +49,7 @@ function handle<E extends AppEvent, S extends SessionState>(source: DurableSessi
 export function useDurableSession<E extends AppEvent = never, S extends SessionState = SessionState>(
   source: DurableSessionSource<E, S>,
 ): DurableSessionRune<E, S> {
-  const h = handle(source);
+  const h = lazySession(source);
   const subscribe = createSubscriber((update) => {
     let initial = true; // `current` reads the new value itself: skip the synchronous first call
     const stop = h.subscribe(() => initial || update());

@@ -1,26 +1,19 @@
 import { computed, getCurrentInstance, getCurrentScope, onMounted, onScopeDispose, shallowRef, toValue, watch, type ComputedRef, type MaybeRefOrGetter } from 'vue';
 import {
   createDurableSession,
+  isDurableSession,
   placeholderSnapshot,
   subscribeFrames,
   type AppEvent,
   type ConnectionStatus,
   type DurableSession,
   type DurableSessionError,
-  type DurableSessionOptions,
+  type DurableSessionSource,
   type SessionSnapshot,
   type SessionState,
 } from '@durable-session/core';
 
-/**
- * What {@link useDurableSession} takes: options (the composable creates the session
- * and closes it with its scope) or a session you created (never closed for you).
- * @example
- * const source: DurableSessionSource = { sessionId: 'chat-1', adapter };
- */
-export type DurableSessionSource<E extends AppEvent = never, S extends SessionState = SessionState> =
-  | DurableSessionOptions<E, S>
-  | DurableSession<E, S>;
+export type { DurableSessionSource };
 
 /**
  * What {@link useDurableSession} returns: readonly refs over the snapshot, plus the session's methods.
@@ -39,9 +32,7 @@ export interface UseDurableSessionReturn<E extends AppEvent = never, S extends S
   error: ComputedRef<DurableSessionError | undefined>;
 }
 
-const isSession = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): s is DurableSession<E, S> =>
-  typeof (s as DurableSession<E, S>).subscribe === 'function';
-const keyOf = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): unknown => (isSession(s) ? s : s.sessionId);
+const keyOf = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): unknown => (isDurableSession(s) ? s : s.sessionId);
 
 /**
  * Use a durable session in a component (or any effect scope). Refs update at most
@@ -66,7 +57,7 @@ export function useDurableSession<E extends AppEvent = never, S extends SessionS
   source: MaybeRefOrGetter<DurableSessionSource<E, S>>,
 ): UseDurableSessionReturn<E, S> {
   const first = toValue(source);
-  const raw = shallowRef(isSession(first) ? first.get() : placeholderSnapshot(first));
+  const raw = shallowRef(isDurableSession(first) ? first.get() : placeholderSnapshot(first));
   let current: DurableSession<E, S> | undefined;
   let key: unknown;
   let stop: (() => void) | undefined;
@@ -74,8 +65,8 @@ export function useDurableSession<E extends AppEvent = never, S extends SessionS
     const src = toValue(source);
     if (current && Object.is(key, keyOf(src))) return current;
     stop?.();
-    const owned = !isSession(src);
-    const session = isSession(src) ? src : createDurableSession<E, S>(src);
+    const owned = !isDurableSession(src);
+    const session = isDurableSession(src) ? src : createDurableSession<E, S>(src);
     const off = subscribeFrames(session, (s) => (raw.value = s));
     stop = () => {
       off();
