@@ -1,7 +1,7 @@
 /**
- * The README's client example works as written: it is cut out of README.md, pointed at a
- * freshly started `durable-session-server --demo-agent`, and run with node against the
- * built packages (npm test builds them first).
+ * The README's examples work as written: they are cut out of README.md and run with node
+ * against the built packages (npm test builds them first). The client example talks to a
+ * freshly started `durable-session-server --demo-agent`, then to the README's own server example.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,18 +32,45 @@ function example(name: string): string {
   return match[1];
 }
 
-it('runs the client example from the README', async () => {
-  const code = example('client');
-  expect(code).toContain('http://127.0.0.1:4437');
-  const file = join(dir, 'client.mjs');
-  writeFileSync(file, code.replaceAll('http://127.0.0.1:4437', cli.url));
+/** Run a README example as an .mjs file; resolves with its exit code and output. */
+function runExample(name: string, url: string, until?: RegExp): { done: Promise<{ code: number | null; out: string }>; stop(): void } {
+  const file = join(dir, `${name}.mjs`);
+  writeFileSync(file, example(name).replaceAll('http://127.0.0.1:4437', url).replace('port: 4437', 'port: 0'));
   const run = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  run.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  run.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const timer = setTimeout(() => run.kill('SIGKILL'), 30_000);
-  const code_ = await new Promise<number | null>((resolve) => run.on('exit', resolve));
-  clearTimeout(timer);
+  const done = new Promise<{ code: number | null; out: string }>((resolve) => {
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (until?.test(out)) resolve({ code: null, out });
+    };
+    run.stdout.on('data', onData);
+    run.stderr.on('data', onData);
+    run.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+  return { done, stop: () => run.kill('SIGTERM') };
+}
+
+it('runs the client example against the CLI demo agent', async () => {
+  expect(example('client')).toContain('http://127.0.0.1:4437');
+  const { code, out } = await runExample('client', cli.url).done;
   expect(out).toMatch(/^complete \S+( \S+){11}$/m); // the demo agent answers with 12 words
-  expect(code_).toBe(0);
+  expect(code).toBe(0);
+});
+
+it('runs the server example, and the client example against it', async () => {
+  const server = runExample('server', '', /listening on (http:\/\/\S+)/);
+  try {
+    const ready = await server.done;
+    const url = /listening on (http:\/\/\S+)/.exec(ready.out)?.[1];
+    expect(url, ready.out).toBeDefined();
+    const { code, out } = await runExample('client', url as string).done;
+    expect(out).toMatch(/^complete You said: Explain durable sessions in 12 words\s*$/m);
+    expect(code).toBe(0);
+  } finally {
+    server.stop();
+  }
 });
