@@ -228,6 +228,94 @@ describe('several nodes sharing one store', () => {
   });
 });
 
+describe('session index', () => {
+  /** A server over a store whose appends to the session index fail while `failures.index > 0`. */
+  function flakyIndex() {
+    const inner = memoryStore();
+    const failures = { index: 0 };
+    const store: SessionStore = {
+      ...bind(inner),
+      async append(id, options) {
+        if (id === '__sessions' && failures.index > 0) {
+          failures.index--;
+          throw new Error('store hiccup');
+        }
+        return inner.append(id, options);
+      },
+    };
+    const errors: unknown[] = [];
+    const server = createSessionServer({ store, onError: (e) => errors.push(e) });
+    cleanups.push(async () => {
+      await server.close();
+      await inner.close();
+    });
+    const answered: string[] = [];
+    server.host.onPrompt(async ({ prompt, turn }) => {
+      answered.push(prompt.turnId);
+      await turn.write('hi');
+    });
+    const call = (id: string, method: string, body?: unknown): Promise<Response> =>
+      server.handler(
+        new Request(`http://localhost/v1/stream/${id}`, {
+          method,
+          headers: { 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        }),
+      );
+    const indexEntries = async (): Promise<unknown[]> => {
+      const read = await inner.read('__sessions', { from: '-1' });
+      return read.status === 'ok' ? read.entries.map((e) => JSON.parse(new TextDecoder().decode(e.data)) as unknown) : [];
+    };
+    return { server, failures, errors, answered, call, indexEntries };
+  }
+
+  const until = async (condition: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
+  it('a transient failure announcing a new session is retried: its prompts are answered', async () => {
+    const node = flakyIndex();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the index watcher is following
+    node.failures.index = 1;
+    expect((await node.call('s1', 'PUT')).status).toBe(201);
+    expect((await node.call('s1', 'POST', { type: 'prompt', turnId: 'q', text: 'hi', clientId: 'c' })).status).toBe(204);
+    await until(() => node.answered.length > 0);
+    expect(node.answered).toEqual(['q']);
+  });
+
+  it('a PUT whose announcement keeps failing answers 5xx; the retried PUT announces it and earlier prompts are answered', async () => {
+    const node = flakyIndex();
+    node.failures.index = 100;
+    const put = await node.call('s2', 'PUT');
+    expect(put.status).toBe(500);
+    expect(node.errors.length).toBeGreaterThan(0); // reported, not swallowed
+    node.failures.index = 0;
+    // the stream exists: a client may already have written into it
+    expect((await node.call('s2', 'POST', { type: 'prompt', turnId: 'early', text: 'hi', clientId: 'c' })).status).toBe(204);
+    expect((await node.call('s2', 'PUT')).status).toBe(200);
+    await until(() => node.answered.length > 0);
+    expect(node.answered).toEqual(['early']);
+  });
+
+  it('announcing is idempotent: repeated PUTs and ensure() list a session once', async () => {
+    const node = flakyIndex();
+    expect((await node.call('s3', 'PUT')).status).toBe(201);
+    expect((await node.call('s3', 'PUT')).status).toBe(200);
+    await node.server.host.session('s3').ensure();
+    await node.server.host.registerSession('s3');
+    expect((await node.indexEntries()).filter((e) => (e as { sessionId?: string }).sessionId === 's3')).toHaveLength(1);
+  });
+
+  it('ensure() announces an existing session that was never listed', async () => {
+    const node = flakyIndex();
+    await node.server.store.create('s4', { contentType: 'application/json' }); // created behind the host's back
+    await node.server.host.session('s4').ensure();
+    await node.server.host.session('s4').append({ type: 'prompt', turnId: 'q4', text: 'hi', clientId: 'c' });
+    await until(() => node.answered.length > 0);
+    expect(node.answered).toEqual(['q4']);
+  });
+});
+
 describe('shutdown', () => {
   it('host.close() stops every watcher (no wait left in the store) and ends running turns', async () => {
     const inner = memoryStore();

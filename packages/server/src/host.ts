@@ -1,9 +1,10 @@
 import type { CancelEvent, PromptEvent, SessionEvent, SteerEvent } from '@durable-session/core';
+import { sleep } from './abort';
 import { SessionServerError } from './errors';
 import { follow } from './follow';
 import { utf8 } from './protocol/responses';
 import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
-import type { SessionStore, StoredEntry } from './store';
+import type { AppendOptions, SessionStore, StoredEntry } from './store';
 import { createTurn, type TurnControl, type TurnWriter } from './turn';
 import { isSdkEvent, problemWithEvent } from './validate-events';
 
@@ -63,8 +64,13 @@ export interface SessionHost {
    * Each prompt is answered once per `agentId` (default `agent`), across all nodes.
    */
   onPrompt(handler: PromptHandler, options?: { agentId?: string }): () => void;
-  /** Announce a new session to every node's host (done for you by the HTTP handler and `ensure()`). */
-  registerSession(id: string): Promise<void>;
+  /**
+   * Announce a session to every node's host (done for you by the HTTP handler and `ensure()`).
+   * Idempotent: each creation of a session is listed once, however often it is announced
+   * (pass the stream's `instance` when you have it; it is looked up otherwise). Transient
+   * store failures are retried; a failure that persists rejects.
+   */
+  registerSession(id: string, instance?: string): Promise<void>;
   /** Stop watching sessions, abort running turns (ended `error`), wait for agents (bounded). Idempotent. */
   close(): Promise<void>;
 }
@@ -86,6 +92,7 @@ interface Registration {
 }
 
 const RECENT_LIMIT = 200;
+const RETRY_DELAYS_MS = [50, 250];
 
 /** What the host tracks per session while it watches it. */
 class Watched {
@@ -125,7 +132,7 @@ class Host implements SessionHost {
     this.#assertOpen();
     return openSessionHandle(id, {
       store: this.#store,
-      register: (sessionId) => this.registerSession(sessionId),
+      register: (sessionId, instance) => this.registerSession(sessionId, instance),
       startTurn: (sessionId, turn) => this.#openTurn(sessionId, turn.turnId ?? randomId(), turn.agentId ?? 'agent', undefined),
     });
   }
@@ -143,17 +150,39 @@ class Host implements SessionHost {
     };
   }
 
-  async registerSession(id: string): Promise<void> {
+  async registerSession(id: string, instance?: string): Promise<void> {
     this.#assertOpen();
-    const entry = [utf8(JSON.stringify({ type: 'session', sessionId: id }))];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#list(id, instance ?? (await this.#instanceOf(id)));
+        return;
+      } catch (error) {
+        const delay = RETRY_DELAYS_MS[attempt];
+        if (error instanceof SessionServerError || delay === undefined || this.#lifetime.signal.aborted) throw error;
+        await sleep(delay, this.#lifetime.signal); // a store failure: listing again is harmless (deduplicated)
+      }
+    }
+  }
+
+  async #instanceOf(id: string): Promise<string | undefined> {
+    const head = await this.#store.head(id);
+    return head.status === 'ok' ? head.stream.instance : undefined;
+  }
+
+  /** Append the session to the index, once per creation of it (an idempotent producer named after it). */
+  async #list(id: string, instance: string | undefined): Promise<void> {
+    const options: AppendOptions = { entries: [utf8(JSON.stringify({ type: 'session', sessionId: id }))], contentType: 'application/json' };
+    if (instance !== undefined) options.producer = { id: `session/${id}/${instance}`, epoch: 0, seq: 0 };
     await this.#ensureIndex();
-    let outcome = await this.#store.append(this.#indexId, { entries: entry, contentType: 'application/json' });
+    let outcome = await this.#store.append(this.#indexId, options);
     if (outcome.status === 'not-found') {
       this.#indexReady = undefined;
       await this.#ensureIndex();
-      outcome = await this.#store.append(this.#indexId, { entries: entry, contentType: 'application/json' });
+      outcome = await this.#store.append(this.#indexId, options);
     }
-    if (outcome.status !== 'appended') throw new SessionServerError('internal', `cannot record session ${id} in the index: ${outcome.status}`);
+    if (outcome.status !== 'appended' && outcome.status !== 'duplicate') {
+      throw new SessionServerError('internal', `cannot record session ${id} in the index: ${outcome.status}`);
+    }
   }
 
   close(): Promise<void> {
@@ -346,7 +375,7 @@ class Host implements SessionHost {
   /** Start a turn: make sure the session exists and is watched, register the turn, then write `turn.start`. */
   async #openTurn(sessionId: string, turnId: string, agentId: string, origin: string | undefined): Promise<TurnControl> {
     this.#assertOpen();
-    await ensureSession(this.#store, sessionId, (id) => this.registerSession(id));
+    await ensureSession(this.#store, sessionId, (id, instance) => this.registerSession(id, instance));
     const head = await this.#store.head(sessionId);
     if (head.status !== 'ok') throw new SessionServerError(head.status, `no session ${sessionId}`);
     // Synchronous from here: the watcher starts before turn.start is written, so it sees every later cancel.

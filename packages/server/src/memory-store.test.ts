@@ -241,6 +241,46 @@ describe('memoryStore idempotent producers', () => {
     expect((await s.append('b', { entries: [json('other stream')], producer: p })).status).toBe('appended');
   });
 
+  it('forgets a producer after 7 days without an append from it (by default), in the sweep', async () => {
+    const DAY = 24 * 60 * 60 * 1000;
+    let now = 0;
+    const s = store({ now: () => now, sweepIntervalMs: 5 });
+    const sweep = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 30));
+    await s.create('a', { contentType: 'application/json' });
+    const idle = (seq: number) => ({ id: 'idle', epoch: 0, seq });
+    const busy = (seq: number) => ({ id: 'busy', epoch: 0, seq });
+    await s.append('a', { entries: [json('i0')], producer: idle(0) });
+    await s.append('a', { entries: [json('i1')], producer: idle(1) });
+    await s.append('a', { entries: [json('b0')], producer: busy(0) });
+    now = 6 * DAY;
+    await s.append('a', { entries: [json('b1')], producer: busy(1) });
+    await sweep();
+    expect((await s.append('a', { entries: [json('i1')], producer: idle(1) })).status).toBe('duplicate'); // still known
+    now = 7 * DAY;
+    await sweep();
+    // `idle` is forgotten: it must start again at seq 0; `busy` (appended a day ago) is still known
+    expect(await s.append('a', { entries: [json('i2')], producer: idle(2) })).toEqual({ status: 'seq-gap', expected: 0, received: 2 });
+    expect((await s.append('a', { entries: [json('b1')], producer: busy(1) })).status).toBe('duplicate');
+    now = 13 * DAY;
+    await sweep();
+    expect((await s.append('a', { entries: [json('b1')], producer: busy(1) })).status).toBe('seq-gap');
+    expect(await readAll(s, 'a')).toEqual(['"i0"', '"i1"', '"b0"', '"b1"']);
+  });
+
+  it('producerTtlMs sets how long an idle producer is remembered', async () => {
+    let now = 0;
+    const s = store({ now: () => now, sweepIntervalMs: 5, producerTtlMs: 1000 });
+    await s.create('a', { contentType: 'application/json' });
+    const p = { id: 'p', epoch: 0, seq: 0 };
+    await s.append('a', { entries: [json(0)], producer: p });
+    now = 999;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect((await s.append('a', { entries: [json(0)], producer: p })).status).toBe('duplicate');
+    now = 1000;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect((await s.append('a', { entries: [json(0)], producer: p })).status).toBe('appended');
+  });
+
   it('refuses Stream-Seq regressions (lexicographic)', async () => {
     const s = store();
     await s.create('a', { contentType: 'text/plain' });

@@ -29,8 +29,15 @@ export interface MemoryStoreOptions {
    * `maxAgeMs`. A read from an offset before what is retained answers 410 Gone.
    */
   retention?: { maxEvents?: number; maxAgeMs?: number };
-  /** How often expired streams and aged-out entries are swept, in ms. Default 1000. */
+  /** How often expired streams, aged-out entries and idle producers are swept, in ms. Default 1000. */
   sweepIntervalMs?: number;
+  /**
+   * Forget an idempotent producer's state (`Producer-Id` → epoch and seq) after this long
+   * without an append from it, so the state of finished producers (one per turn and agent)
+   * does not pile up. A producer heard from again after that must start at seq 0.
+   * Default 7 days (what the protocol suggests).
+   */
+  producerTtlMs?: number;
   /** The clock, for tests. Default `Date.now`. */
   now?: () => number;
 }
@@ -64,7 +71,8 @@ interface MemoryStream {
   entries: Entry[];
   startPos: number;
   tailPos: number;
-  producers: Map<string, ProducerState>;
+  /** Idempotent producers' state, with when each last appended: oldest first (re-inserted on every append). */
+  producers: Map<string, { state: ProducerState; at: number }>;
   lastStreamSeq: string | undefined;
   /** Forks that reference this stream. */
   forks: number;
@@ -91,6 +99,7 @@ class MemoryStore implements SessionStore {
   readonly #now: () => number;
   readonly #maxEvents: number | undefined;
   readonly #maxAgeMs: number | undefined;
+  readonly #producerTtlMs: number;
   readonly #sweep: ReturnType<typeof setInterval>;
   #instances = 0;
   #closed = false;
@@ -99,6 +108,7 @@ class MemoryStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#maxEvents = options.retention?.maxEvents;
     this.#maxAgeMs = options.retention?.maxAgeMs;
+    this.#producerTtlMs = options.producerTtlMs ?? 7 * 24 * 60 * 60 * 1000;
     this.#sweep = setInterval(() => this.#sweepAll(), options.sweepIntervalMs ?? 1000);
     this.#sweep.unref?.();
   }
@@ -185,7 +195,7 @@ class MemoryStore implements SessionStore {
 
     let verdict: ProducerVerdict | undefined;
     if (producer !== undefined) {
-      verdict = checkProducer(stream.producers.get(producer.id), producer.epoch, producer.seq);
+      verdict = checkProducer(stream.producers.get(producer.id)?.state, producer.epoch, producer.seq);
       if (verdict.kind === 'stale-epoch') return { status: 'stale-epoch', epoch: verdict.epoch };
       if (verdict.kind === 'duplicate') {
         stream.lastAccess = now;
@@ -222,7 +232,10 @@ class MemoryStore implements SessionStore {
       return { status: 'appended', first: tail, tail, closed: false, producer: undefined };
     }
     appendEntries(stream, options.entries, now);
-    if (verdict?.kind === 'accept' && producer !== undefined) stream.producers.set(producer.id, verdict.state);
+    if (verdict?.kind === 'accept' && producer !== undefined) {
+      stream.producers.delete(producer.id); // re-inserted last: the map stays ordered by last append
+      stream.producers.set(producer.id, { state: verdict.state, at: now });
+    }
     if (options.streamSeq !== undefined) stream.lastStreamSeq = options.streamSeq;
     if (options.close === true) stream.closed = true;
     stream.lastAccess = now;
@@ -388,8 +401,20 @@ class MemoryStore implements SessionStore {
     const now = this.#now();
     for (const stream of this.#streams.values()) {
       if (stream.softDeleted) continue;
-      if (expired(stream, now)) this.#remove(stream);
-      else this.#trim(stream, now);
+      if (expired(stream, now)) {
+        this.#remove(stream);
+        continue;
+      }
+      this.#trim(stream, now);
+      this.#forgetIdleProducers(stream, now);
+    }
+  }
+
+  /** Drop the state of producers without an append for `producerTtlMs` (the map is ordered by last append). */
+  #forgetIdleProducers(stream: MemoryStream, now: number): void {
+    for (const [id, { at }] of stream.producers) {
+      if (now - at < this.#producerTtlMs) return;
+      stream.producers.delete(id);
     }
   }
 }

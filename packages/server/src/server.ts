@@ -9,7 +9,7 @@ import type { SessionStore } from './store';
  * @example
  * createSessionServer({ store: memoryStore(), maxBodyBytes: 256 * 1024, authorize: (req) => req.headers.has('authorization') });
  */
-export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onStreamCreated'> {
+export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onSessionStream'> {
   /** Where sessions live. Default: a new {@link memoryStore} (closed by `close()`). */
   store?: SessionStore;
   /** Refuse requests with 401/403. See {@link Authorize}. */
@@ -56,8 +56,9 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
     ...options,
     store,
     onError,
-    // Every node's host learns about sessions created here through the store's session index.
-    onStreamCreated: (id) => host.registerSession(id),
+    // Every node's host learns about sessions created here through the store's session index
+    // (idempotent: a PUT of an existing session repairs a failed announcement).
+    onSessionStream: (id, stream) => host.registerSession(id, stream.instance),
   });
   let closing: Promise<void> | undefined;
   return {

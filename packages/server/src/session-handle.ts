@@ -53,7 +53,10 @@ export interface SessionRead {
  */
 export interface SessionHandle {
   readonly id: string;
-  /** Create the session (JSON mode) unless it exists. Fails with `conflict` if a non-JSON stream has this id. */
+  /**
+   * Create the session (JSON mode) unless it exists, and make sure it is announced to every
+   * node's host (idempotent). Fails with `conflict` if a non-JSON stream has this id.
+   */
   ensure(): Promise<void>;
   /** Append one event (SDK events are validated). Resolves with the offset after it. */
   append(event: SessionEvent | AppEvent): Promise<string>;
@@ -65,7 +68,7 @@ export interface SessionHandle {
 
 interface HandleDeps {
   store: SessionStore;
-  register: (id: string) => Promise<void>;
+  register: (id: string, instance: string) => Promise<void>;
   startTurn: (id: string, options: StartTurnOptions) => Promise<TurnWriter>;
 }
 
@@ -112,17 +115,22 @@ export function openSessionHandle(id: string, deps: HandleDeps): SessionHandle {
   };
 }
 
-/** Create the JSON session `id` unless a JSON stream already has that id; announce new ones. */
-export async function ensureSession(store: SessionStore, id: string, register: (id: string) => Promise<void>): Promise<void> {
+/**
+ * Create the JSON session `id` unless a JSON stream already has that id, and announce it.
+ * Existing sessions are announced too: `register` is idempotent (cheap when already
+ * listed), and this repairs a session whose first announcement failed.
+ */
+export async function ensureSession(store: SessionStore, id: string, register: (id: string, instance: string) => Promise<void>): Promise<void> {
   const existing = await store.head(id);
   if (existing.status === 'gone') throw new SessionServerError('gone', `session ${id} was deleted`);
   if (existing.status === 'ok') {
     if (modeOf(existing.stream.contentType) !== 'json') throw new SessionServerError('conflict', `stream ${id} is not a JSON session`);
+    await register(id, existing.stream.instance);
     return;
   }
   const created = await store.create(id, { contentType: 'application/json' });
   if (created.status === 'created') {
-    await register(id);
+    await register(id, created.stream.instance);
     return;
   }
   // Someone else created it meanwhile (maybe with a TTL): fine as long as it is JSON.
@@ -130,4 +138,5 @@ export async function ensureSession(store: SessionStore, id: string, register: (
   if (again.status !== 'ok' || modeOf(again.stream.contentType) !== 'json') {
     throw new SessionServerError('conflict', `cannot create session ${id}: ${created.status}`);
   }
+  await register(id, again.stream.instance);
 }

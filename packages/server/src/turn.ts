@@ -81,6 +81,7 @@ class Turn implements TurnControl {
   readonly #steers = new AsyncQueue<SteerEvent>();
   readonly #producerId: string;
   #queue: Promise<void> = Promise.resolve();
+  #epoch = 0;
   #seq = 0;
   #ending: Promise<void> | undefined;
 
@@ -159,7 +160,7 @@ class Turn implements TurnControl {
   }
 
   async #append(event: Record<string, unknown>, claim: boolean): Promise<void> {
-    const producer = { id: this.#producerId, epoch: 0, seq: this.#seq };
+    const producer = { id: this.#producerId, epoch: this.#epoch, seq: this.#seq };
     const entries = [utf8(JSON.stringify(event))];
     for (let attempt = 0; ; attempt++) {
       try {
@@ -169,10 +170,25 @@ class Turn implements TurnControl {
         return;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
-        if (error instanceof SessionServerError || delay === undefined) throw error;
+        if (error instanceof SessionServerError || delay === undefined) {
+          this.#fence();
+          throw error;
+        }
         await sleep(delay); // a store failure: retry with the same seq, deduplicated if it was written
       }
     }
+  }
+
+  /**
+   * After a failed append, whether it was stored is unknown (a reply lost after the store
+   * committed it): its seq must not be reused, or the next event would be taken for its
+   * retry, judged a duplicate and never stored. Continue in a new epoch from seq 0, which
+   * the store accepts whatever became of the failed append (and which fences it off, should
+   * it still arrive).
+   */
+  #fence(): void {
+    this.#epoch++;
+    this.#seq = 0;
   }
 
   #check(status: string, claim: boolean): void {

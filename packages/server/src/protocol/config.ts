@@ -33,7 +33,7 @@ export interface HandlerConfig {
   sseKeepAliveMs: number;
   cors: CorsOrigin;
   validateEvents: boolean;
-  onStreamCreated: ((id: string, stream: StreamInfo) => Promise<void>) | undefined;
+  onSessionStream: ((id: string, stream: StreamInfo) => Promise<void>) | undefined;
   onError: (error: unknown) => void;
 }
 

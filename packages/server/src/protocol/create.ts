@@ -47,13 +47,18 @@ export async function handleCreate(request: Request, id: string, config: Handler
       const stream = outcome.stream;
       const responseHeaders: Record<string, string> = { 'content-type': stream.contentType, [H.nextOffset]: stream.tail };
       if (stream.closed) responseHeaders[H.closed] = 'true';
+      if (config.onSessionStream !== undefined && modeOf(stream.contentType) === 'json') {
+        // On 200 too: a session whose first announcement failed is announced by the retried PUT.
+        try {
+          await config.onSessionStream(id, stream);
+        } catch (error) {
+          throw new SessionServerError('internal', `stream ${id} exists but could not be announced to the agents; retry the PUT`, { cause: error });
+        }
+      }
       if (outcome.status === 'exists') return emptyResponse(200, responseHeaders);
       const location = new URL(request.url);
       location.search = '';
       responseHeaders.location = location.href;
-      if (config.onStreamCreated !== undefined && modeOf(stream.contentType) === 'json') {
-        await config.onStreamCreated(id, stream).catch(config.onError);
-      }
       return emptyResponse(201, responseHeaders);
     }
     case 'conflict':

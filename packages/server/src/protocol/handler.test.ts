@@ -346,6 +346,51 @@ describe('live reads', () => {
     controller.abort();
   });
 
+  it('SSE reads the store only as fast as its client takes the events (backpressure)', async () => {
+    const store = memoryStore();
+    stores.push(store);
+    let reads = 0;
+    let waits = 0;
+    const counting: SessionStore = {
+      create: (id, o) => store.create(id, o),
+      head: (id, o) => store.head(id, o),
+      append: (id, o) => store.append(id, o),
+      read: (id, o) => {
+        reads++;
+        return store.read(id, o);
+      },
+      async wait(id, after, signal) {
+        waits++;
+        try {
+          return await store.wait(id, after, signal);
+        } finally {
+          waits--;
+        }
+      },
+      delete: (id) => store.delete(id),
+      close: () => store.close(),
+    };
+    const handler = createProtocolHandler({ store: counting, maxReadBytes: 1024, onError: (e) => reported.push(e) });
+    await store.create('big', { contentType: 'application/json' });
+    const entry = new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(100) }));
+    for (let i = 0; i < 200; i++) await store.append('big', { entries: [entry] });
+
+    const res = await handler(new Request(`${BASE}/big?offset=-1&live=sse`));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // a client that reads nothing
+    expect(reads).toBeLessThanOrEqual(3); // not the ~20 reads of the whole session
+
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('"upToDate":true')) text += decoder.decode((await reader.read()).value);
+    expect(text.match(/data:\{"pad"/g)).toHaveLength(200);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(waits).toBe(1); // waiting live for the next append
+    await reader.cancel();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(waits).toBe(0); // cancelling the body ends the wait
+  });
+
   it('SSE keeps a leading space of text data (SSE parsers strip one)', async () => {
     const { handler, call } = setup();
     await call('/t', { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: ' indented\nplain' });

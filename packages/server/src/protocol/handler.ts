@@ -34,8 +34,12 @@ export interface ProtocolHandlerOptions {
   cors?: CorsOrigin;
   /** Refuse SDK events (`prompt`, `cancel`, …) missing required fields with 400. Default `true`. */
   validateEvents?: boolean;
-  /** Called after a JSON-mode stream was created over HTTP (201). */
-  onStreamCreated?: (id: string, stream: StreamInfo) => Promise<void>;
+  /**
+   * Called before answering a PUT that created (201) or found (200) a JSON-mode stream; it
+   * must be idempotent. When it rejects, the PUT answers 500 (the stream stays; a retried
+   * PUT calls it again).
+   */
+  onSessionStream?: (id: string, stream: StreamInfo) => Promise<void>;
   /** Unexpected errors (answered 500) and background failures. Default `console.error`. */
   onError?: (error: unknown) => void;
 }
@@ -60,7 +64,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): (request
     sseKeepAliveMs: options.sseKeepAliveMs ?? 15_000,
     cors: options.cors ?? '*',
     validateEvents: options.validateEvents ?? true,
-    onStreamCreated: options.onStreamCreated,
+    onSessionStream: options.onSessionStream,
     onError: options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error)),
   };
   return async (request) => {

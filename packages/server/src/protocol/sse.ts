@@ -27,26 +27,42 @@ export async function handleSse(request: Request, id: string, offset: string, co
 
   const stop = new AbortController();
   const lifetime = linkedAbort([request.signal, stop.signal], config.sseMaxDurationMs);
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = (text: string): void => {
-        if (!stop.signal.aborted) controller.enqueue(utf8(text));
-      };
-      void pump(first, send, { id, config, encoding, clientCursor, signal: lifetime.signal })
-        .catch((error: unknown) => config.onError(error))
-        .finally(() => {
-          lifetime.dispose();
-          try {
-            controller.close();
-          } catch {
-            // already closed because the client cancelled the stream; nothing left to end
-          }
-        });
+  const events = sseEvents(first, { id, config, encoding, clientCursor, signal: lifetime.signal });
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    lifetime.dispose();
+  };
+  // Driven by `pull`: the next store read happens only once the reader took what came
+  // before, so a slow or stalled client holds at most one read's worth of events here.
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let next: IteratorResult<string>;
+        try {
+          next = await events.next();
+        } catch (error) {
+          config.onError(error);
+          next = { done: true, value: undefined };
+        }
+        if (stop.signal.aborted) return; // cancelled meanwhile: the stream is already closed
+        if (next.done !== true) {
+          controller.enqueue(utf8(next.value));
+          return;
+        }
+        end();
+        controller.close();
+      },
+      cancel() {
+        stop.abort();
+        end();
+        // Runs the generator's cleanup once a step in progress (woken by the abort) returns.
+        events.return(undefined).catch((error: unknown) => config.onError(error));
+      },
     },
-    cancel() {
-      stop.abort();
-    },
-  });
+    { highWaterMark: 1 },
+  );
 
   const headers: Record<string, string> = {
     'content-type': 'text/event-stream',
@@ -65,45 +81,49 @@ interface PumpContext {
   signal: AbortSignal;
 }
 
-async function pump(first: OkRead, send: (text: string) => void, ctx: PumpContext): Promise<void> {
+/**
+ * The SSE text to send, one chunk per store read (its data event and control event), plus
+ * keep-alive comments while waiting. Nothing is read until the previous chunk was taken.
+ */
+async function* sseEvents(first: OkRead, ctx: PumpContext): AsyncGenerator<string, void, undefined> {
   const { id, config, signal } = ctx;
   let read = first;
   let announced = false;
   for (;;) {
     if (signal.aborted) return;
-    if (read.entries.length > 0) send(dataEvent(read.entries, ctx.encoding));
+    let chunk = '';
+    if (read.entries.length > 0) chunk += dataEvent(read.entries, ctx.encoding);
     if (read.entries.length > 0 || !announced || read.closed) {
-      send(controlEvent(read, ctx.clientCursor));
+      chunk += controlEvent(read, ctx.clientCursor);
       announced = true;
     }
-    if (read.closed) return;
+    if (chunk !== '') yield chunk;
+    if (read.closed || signal.aborted) return;
     const from = read.next;
-    if (!read.upToDate) {
-      const more = await config.store.read(id, { from, maxBytes: config.maxReadBytes });
-      if (more.status !== 'ok') return;
-      read = more;
-      continue;
+    if (read.upToDate) {
+      for (;;) {
+        const woke = await waitWithKeepAlive(id, from, config, signal);
+        if (woke === 'stop') return;
+        if (woke === 'changed') break;
+        yield ': keep-alive\n\n';
+      }
     }
-    const woke = await waitWithKeepAlive(id, from, config, signal, send);
-    if (!woke) return;
     const next = await config.store.read(id, { from, maxBytes: config.maxReadBytes });
     if (next.status !== 'ok') return;
     read = next;
   }
 }
 
-/** Wait for a change after `from`, sending a comment line every `sseKeepAliveMs`. `false`: stop streaming. */
-async function waitWithKeepAlive(id: string, from: string, config: HandlerConfig, signal: AbortSignal, send: (text: string) => void): Promise<boolean> {
-  for (;;) {
-    const wait = linkedAbort([signal], config.sseKeepAliveMs);
-    try {
-      const outcome = await config.store.wait(id, from, wait.signal);
-      if (outcome === 'changed') return true;
-      if (outcome === 'not-found' || signal.aborted || !wait.timedOut()) return false;
-      send(': keep-alive\n\n');
-    } finally {
-      wait.dispose();
-    }
+/** Wait for a change after `from`, for at most `sseKeepAliveMs` (`keep-alive`: send a comment line and wait again). */
+async function waitWithKeepAlive(id: string, from: string, config: HandlerConfig, signal: AbortSignal): Promise<'changed' | 'keep-alive' | 'stop'> {
+  const wait = linkedAbort([signal], config.sseKeepAliveMs);
+  try {
+    const outcome = await config.store.wait(id, from, wait.signal);
+    if (outcome === 'changed') return 'changed';
+    if (outcome === 'not-found' || signal.aborted || !wait.timedOut()) return 'stop';
+    return 'keep-alive';
+  } finally {
+    wait.dispose();
   }
 }
 
