@@ -1,7 +1,7 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { svelteTesting } from '@testing-library/svelte/vite';
 import { defineProject } from 'vitest/config';
-import { workspaceAlias } from '../../vitest.shared';
+import { workspaceAlias } from '../../vitest.shared.ts';
 
 export default defineProject({
   plugins: [svelte({ configFile: false }), svelteTesting()],

@@ -1,6 +1,6 @@
 import vue from '@vitejs/plugin-vue';
 import { defineProject } from 'vitest/config';
-import { workspaceAlias } from '../../vitest.shared';
+import { workspaceAlias } from '../../vitest.shared.ts';
 
 export default defineProject({
   plugins: [vue()],

@@ -1,5 +1,5 @@
 import { defineProject } from 'vitest/config';
-import { workspaceAlias } from '../../vitest.shared';
+import { workspaceAlias } from '../../vitest.shared.ts';
 
 // Real Chromium (the system's /usr/bin/chromium) driven by playwright-core, against our server on 127.0.0.1.
 export default defineProject({

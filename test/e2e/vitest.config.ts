@@ -1,5 +1,5 @@
 import { defineProject } from 'vitest/config';
-import { workspaceAlias } from '../../vitest.shared';
+import { workspaceAlias } from '../../vitest.shared.ts';
 
 // End-to-end: the playground app (built once, in global-setup.ts) and its server, driven in
 // Debian's Chromium through playwright-core. One file at a time: each starts a server and a browser.
