@@ -135,6 +135,52 @@ describe('createDurableFetch', () => {
     expect(await res.text()).toBe('plain body');
   });
 
+  it('with a signal, a plain body still aborts with it, and the abort listener goes once the body ends or errs', async () => {
+    let body!: ReadableStreamDefaultController<Uint8Array>;
+    const base = (async (_input: RequestInfo | URL, init?: RequestInit) => {
+      const stream = new ReadableStream<Uint8Array>({ start: (c) => void (body = c) });
+      init?.signal?.addEventListener('abort', () => body.error(init.signal!.reason));
+      return new Response(stream, { status: 201, headers: { 'x-plain': '1' } });
+    }) as typeof fetch;
+    const f = createDurableFetch({ fetch: base, persistence: 'memory', onError: (e) => errors.push(e) });
+    /** A signal counting its listeners. */
+    const counted = () => {
+      const ctrl = new AbortController();
+      const listeners = new Set<unknown>();
+      const add = ctrl.signal.addEventListener.bind(ctrl.signal);
+      const remove = ctrl.signal.removeEventListener.bind(ctrl.signal);
+      ctrl.signal.addEventListener = (type: string, l: never, o?: never) => (listeners.add(l), add(type, l, o));
+      ctrl.signal.removeEventListener = (type: string, l: never, o?: never) => (listeners.delete(l), remove(type, l, o));
+      return { ctrl, listeners };
+    };
+
+    const ended = counted();
+    const res = await f(`${ORIGIN}/plain`, { signal: ended.ctrl.signal });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('x-plain')).toBe('1');
+    body.enqueue(enc.encode('plain'));
+    body.close();
+    expect(await res.text()).toBe('plain');
+    await tick();
+    expect(ended.listeners.size).toBe(0);
+
+    const erred = counted();
+    const res2 = await f(`${ORIGIN}/plain`, { signal: erred.ctrl.signal });
+    body.error(new TypeError('terminated'));
+    await expect(res2.text()).rejects.toThrow();
+    await tick();
+    expect(erred.listeners.size).toBe(0);
+
+    const aborted = counted();
+    const res3 = await f(`${ORIGIN}/plain`, { signal: aborted.ctrl.signal });
+    const reading = res3.text();
+    body.enqueue(enc.encode('part'));
+    aborted.ctrl.abort(new DOMException('stop', 'AbortError'));
+    await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
+    await tick();
+    expect(aborted.listeners.size).toBe(0);
+  });
+
   it('continues byte for byte after the direct body drops mid-chunk and mid-character', async () => {
     const fake = new Fake();
     const res = await make(fake)(`${ORIGIN}/chat`, { method: 'POST' });

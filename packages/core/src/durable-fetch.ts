@@ -81,7 +81,8 @@ const ENDED = {};
 
 /**
  * Create a drop-in replacement for `fetch` (same signature) for endpoints wrapped with
- * `durableResponse` on the server. Other responses pass through untouched.
+ * `durableResponse` on the server. Other responses pass through untouched (with a signal, their
+ * body is relayed so that the abort listener goes when it ends).
  *
  * - **Resume**: the body of a durable response survives drops: when the connection fails it
  *   reads the session (Durable Streams `live=sse`) from the answer's offset and continues
@@ -364,9 +365,17 @@ export function createDurableFetch(options: DurableFetchOptions = {}): typeof fe
   const wrap = (res: Response, url: string, signal: AbortSignal | undefined, inner: AbortController): Response => {
     const a = answerOf(res, url);
     if (!a) {
-      // A plain response: the caller's signal aborts it, as with fetch.
-      signal?.addEventListener('abort', () => inner.abort(signal.reason), { once: true });
-      return res;
+      // A plain response: the caller's signal aborts its body, as with fetch, until the body ends or
+      // errs (then the listener goes: a long-lived signal must not keep every response alive).
+      if (!signal || !res.body) return res;
+      const onAbort = (): void => inner.abort(signal.reason);
+      const done = (): void => signal.removeEventListener('abort', onAbort);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+      res.body.pipeTo(writable).then(done, done);
+      const out = new Response(readable, res);
+      Object.defineProperty(out, 'url', { value: res.url });
+      return out;
     }
     if (a.resumeUrl) void save(a);
     return respond(a, durableBody(a, a.offset, res.body!, signal, () => inner.abort()), res.url || url);

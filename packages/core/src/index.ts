@@ -5,15 +5,11 @@
  * ({@link httpAdapter} for the Durable Streams protocol, {@link memoryAdapter} in process),
  * and the fold of events into turns ({@link reduceSession}).
  */
-export { createDurableSession, CLIENT_ID_KEY, type BatchSource } from './session';
-export { tabChannelName, type TabMessage } from './tabs';
+export { createDurableSession, CLIENT_ID_KEY } from './session';
 export { reduceSession, initialSessionState } from './reducer';
 export { httpAdapter, type HttpAdapterOptions, type HeadersOption } from './adapters/http';
 export { memoryAdapter, type MemoryAdapter } from './adapters/memory';
-export { parseSse, type SseEvent } from './adapters/sse';
-export { createBackoff, type Backoff } from './backoff';
-export { openPersistence, DB_NAME, type PersistedSession, type SessionPersistence } from './persistence';
-export { isAfterOffset } from './util';
+export { DB_NAME } from './persistence';
 export { waitFor } from './wait';
 export { createDurableFetch, DURABLE_FETCH_HEADERS, FETCH_DB_NAME, type DurableFetchOptions, type FetchChunkEvent } from './durable-fetch';
 export * from './frame';

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { IDBFactory } from 'fake-indexeddb';
+import { IDBFactory, IDBOpenDBRequest } from 'fake-indexeddb';
 import { openDB } from 'idb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryAdapter, type MemoryAdapter } from './adapters/memory';
@@ -205,6 +205,28 @@ describe('fallback to memory', () => {
     newer.close();
     const s = start(memoryAdapter<Ev>());
     await expectMemory(s, withWarnings(s));
+  });
+
+  it('when opening hangs (a known WebKit bug): after 2 s', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.spyOn(indexedDB, 'open').mockImplementation(() => new IDBOpenDBRequest()); // never answers
+    const s = start(memoryAdapter<Ev>());
+    const warnings = withWarnings(s);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(s.get()).toMatchObject({ persistence: 'indexeddb', status: 'connecting' });
+    await vi.advanceTimersByTimeAsync(1);
+    await expectMemory(s, warnings);
+    expect(warnings[0]).toMatchObject({ message: expect.stringContaining('did not open within 2000 ms') });
+  });
+
+  it('a database that opens after the timeout is closed at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const close = vi.spyOn(IDBDatabase.prototype, 'close');
+    const opening = openPersistence('chat');
+    vi.advanceTimersByTime(2000); // before fake-indexeddb's own macrotasks answer
+    await expect(opening).rejects.toMatchObject({ code: 'persistence' });
+    for (let i = 0; i < 20 && !close.mock.calls.length; i++) await macrotask();
+    expect(close).toHaveBeenCalled();
   });
 
   it('when a write fails (quota): keeps going in memory', async () => {

@@ -40,37 +40,45 @@ export interface SessionPersistence<S> {
 
 /**
  * Open the session's IndexedDB record. Rejects when IndexedDB is missing, the open fails
- * (e.g. a newer database version) or is blocked by another tab; the session then falls
- * back to memory and reports a `persistence` warning.
+ * (e.g. a newer database version), is blocked by another tab, or has not finished after
+ * `timeoutMs` (WebKit's IndexedDB can hang forever); the session then falls back to memory and
+ * reports a `persistence` warning. A database that opens after the timeout is closed at once.
  * @example
  * const p = await openPersistence<SessionState>('chat-1').catch(() => undefined);
  */
-export async function openPersistence<S>(sessionId: string): Promise<SessionPersistence<S>> {
-  if (typeof indexedDB === 'undefined') throw new DurableSessionError('persistence', 'IndexedDB is unavailable');
-  let failed = false;
-  let db: IDBPDatabase | undefined;
-  const d: IDBPDatabase = (db = await new Promise<IDBPDatabase>((resolve, reject) => {
-    openDB(DB_NAME, DB_VERSION, {
-      upgrade(u) {
-        for (const name of Array.from(u.objectStoreNames)) u.deleteObjectStore(name);
-        u.createObjectStore(STORE);
-      },
-      blocked() {
-        failed = true;
-        reject(new DurableSessionError('persistence', 'IndexedDB is blocked by another tab'));
-      },
-      // A newer version wants the database: let it have it (our next write fails and falls back to memory).
-      blocking: () => db?.close(),
-    }).then((x) => (failed ? x.close() : resolve((db = x))), reject);
-  }));
-  const rec = (await d.get(STORE, sessionId)) as ({ schema: unknown } & PersistedSession<S>) | undefined;
-  return {
-    saved: rec?.schema === SCHEMA && typeof rec.offset === 'string' ? { offset: rec.offset, state: rec.state } : undefined,
-    write: async ({ offset, state }) => {
-      await d.put(STORE, { schema: SCHEMA, offset, state }, sessionId);
-    },
-    close: () => d.close(),
-  };
+export function openPersistence<S>(sessionId: string, timeoutMs = 2000): Promise<SessionPersistence<S>> {
+  return new Promise((resolve, reject) => {
+    let failed = false;
+    let db: IDBPDatabase | undefined;
+    const fail = (message: string): void => {
+      failed = true;
+      db?.close();
+      reject(new DurableSessionError('persistence', message));
+    };
+    const timer = setTimeout(fail, timeoutMs, `IndexedDB did not open within ${timeoutMs} ms`);
+    (async () => {
+      const d = (db = await openDB(DB_NAME, DB_VERSION, {
+        upgrade(u) {
+          for (const name of Array.from(u.objectStoreNames)) u.deleteObjectStore(name);
+          u.createObjectStore(STORE);
+        },
+        blocked: () => fail('IndexedDB is blocked by another tab'),
+        // A newer version wants the database: let it have it (our next write fails and falls back to memory).
+        blocking: () => d.close(),
+      }));
+      const rec = (await d.get(STORE, sessionId)) as ({ schema: unknown } & PersistedSession<S>) | undefined;
+      if (failed) return d.close();
+      resolve({
+        saved: rec?.schema === SCHEMA && typeof rec.offset === 'string' ? { offset: rec.offset, state: rec.state } : undefined,
+        write: async ({ offset, state }) => {
+          await d.put(STORE, { schema: SCHEMA, offset, state }, sessionId);
+        },
+        close: () => d.close(),
+      });
+    })()
+      .catch(reject)
+      .finally(() => clearTimeout(timer));
+  });
 }
 
 /**

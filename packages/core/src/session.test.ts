@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { httpAdapter } from './adapters/http';
 import { memoryAdapter, type MemoryAdapter } from './adapters/memory';
 import { DurableSessionError } from './errors';
 import type { AppEvent, SessionEvent } from './events';
@@ -56,6 +57,22 @@ const failing = (code: 'network' | 'gone' | 'unauthorized') =>
     throw new DurableSessionError(code, code);
   };
 
+/** Collect what callbacks throw: the session reports it through `queueMicrotask`, as an uncaught error. */
+function uncaught(): unknown[] {
+  const caught: unknown[] = [];
+  const real = globalThis.queueMicrotask;
+  vi.stubGlobal('queueMicrotask', (fn: () => void) =>
+    real(() => {
+      try {
+        fn();
+      } catch (e) {
+        caught.push(e);
+      }
+    }),
+  );
+  return caught;
+}
+
 describe('createDurableSession: store contract', () => {
   it('subscribe calls back at once and on every change; get() keeps identity until a change', async () => {
     const a = memoryAdapter<Ev>();
@@ -94,6 +111,58 @@ describe('createDurableSession: store contract', () => {
     expect(applied).toHaveLength(1);
     await s.close();
     expect(statuses).toEqual(['live', 'closed']);
+  });
+});
+
+describe('createDurableSession: throwing callbacks', () => {
+  it('a throwing subscriber or listener is reported as uncaught and harms nothing: the batch applies, the others run, reading goes on', async () => {
+    const caught = uncaught();
+    const a = memoryAdapter<Ev>();
+    const s = session(a);
+    const errors: string[] = [];
+    s.on('error', (e) => errors.push(e.code));
+    await live(s);
+    s.subscribe((x) => {
+      if (x.turns.length) throw new Error('render bug');
+    });
+    s.on('event', () => {
+      throw new Error('listener bug');
+    });
+    const seen: string[] = [];
+    s.on('event', ({ event }) => seen.push(event.type));
+    let last: SessionSnapshot | undefined;
+    s.subscribe((x) => (last = x));
+    await say(a, 's1', { type: 'prompt', turnId: 't', text: 'x', clientId: 'c' }, { type: 'delta', turnId: 't', agentId: 'a', text: 'hi' });
+    await waitFor(s, (x) => x.turns[0]?.text === 'hi', 1000);
+    await tick(5);
+    expect(seen).toEqual(['prompt', 'delta']);
+    expect(last).toBe(s.get());
+    expect(s.get()).toMatchObject({ status: 'live', offset: a.tail('s1'), error: undefined });
+    expect(errors).toEqual([]); // app bugs are not connection errors
+    expect(caught.map((e) => (e as Error).message)).toContain('render bug');
+    expect(caught.map((e) => (e as Error).message)).toContain('listener bug');
+    // still reading
+    await say(a, 's1', { type: 'delta', turnId: 't', agentId: 'a', text: '!' });
+    await waitFor(s, (x) => x.turns[0]?.text === 'hi!', 1000);
+  });
+
+  it('callbacks throwing while a read failure is reported do not kill the reconnect loop', async () => {
+    const caught = uncaught();
+    const adapter = scripted([failing('network'), failing('network'), batches({ events: [], offset: '0001', upToDate: true })]);
+    const s = session(adapter, { reconnect: { initialDelayMs: 1, maxDelayMs: 2 } });
+    s.subscribe((x) => {
+      if (x.status === 'reconnecting') throw new Error('render bug');
+    });
+    s.on('status', () => {
+      throw new Error('status listener bug');
+    });
+    s.on('error', () => {
+      throw new Error('error listener bug');
+    });
+    await live(s);
+    expect(adapter.offsets).toHaveLength(3);
+    await tick(1);
+    expect(caught.map((e) => (e as Error).message)).toEqual(expect.arrayContaining(['render bug', 'status listener bug', 'error listener bug']));
   });
 });
 
@@ -231,6 +300,51 @@ describe('createDurableSession: methods', () => {
     ]);
   });
 
+  it('a conflict past seq 0 (a restarted server forgot the producer: a sequence gap) is retried once, in a new epoch from seq 0', async () => {
+    let store = memoryAdapter<Ev>();
+    const calls: [number, number][] = [];
+    const s = session({ read: scripted([]).read, append: (id, e, o) => (calls.push([o.epoch, o.seq]), store.append(id, e, o)) });
+    const warnings: string[] = [];
+    const errors: string[] = [];
+    s.on('warning', (e) => warnings.push(e.code));
+    s.on('error', (e) => errors.push(e.code));
+    await s.send('before', { turnId: 'a' });
+    store = memoryAdapter<Ev>(); // the server restarted with an empty store
+    await s.send('after', { turnId: 'b' });
+    await s.send('next', { turnId: 'c' });
+    expect(calls).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
+    expect(store.events('s1').map((e) => e.turnId)).toEqual(['b', 'c']);
+    expect(warnings).toEqual(['conflict']);
+    expect(errors).toEqual([]);
+  });
+
+  it('a conflict at seq 0, or again after that retry, rejects', async () => {
+    const calls: [number, number][] = [];
+    let fail = false;
+    const s = session({
+      read: scripted([]).read,
+      async append(_id, _e, o) {
+        calls.push([o.epoch, o.seq]);
+        if (fail) throw new DurableSessionError('conflict', 'stream closed', { status: 409 });
+      },
+    });
+    await s.send('ok');
+    fail = true;
+    await expect(s.send('x')).rejects.toMatchObject({ code: 'conflict' });
+    await expect(s.send('y')).rejects.toMatchObject({ code: 'conflict' });
+    expect(calls).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [2, 0],
+    ]);
+  });
+
   it('close() rejects a pending append with closed and stops reading', async () => {
     const a = memoryAdapter<Ev>();
     const s = session({ read: a.read, append: (_i, _e, o) => new Promise((_, reject) => o.signal?.addEventListener('abort', () => reject(new Error('aborted')))) });
@@ -334,6 +448,36 @@ describe('createDurableSession: reconnect', () => {
     expect(errors).toEqual(['network', 'network']);
   });
 
+  it('keeps backing off while every catch-up works but every live read fails; only a live batch resets it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const upToDate: ReadBatch<Ev> = { events: [], offset: '0001', upToDate: true };
+    const caughtUpThenFail = async function* (): AsyncGenerator<ReadBatch<Ev>> {
+      yield upToDate;
+      throw new DurableSessionError('http', 'bad gateway', { status: 502 });
+    };
+    const liveThenFail = async function* (): AsyncGenerator<ReadBatch<Ev>> {
+      yield upToDate;
+      yield upToDate; // a batch of the live read: healthy
+      throw new DurableSessionError('network', 'cut');
+    };
+    const adapter = scripted([caughtUpThenFail, caughtUpThenFail, caughtUpThenFail, liveThenFail, caughtUpThenFail]);
+    session(adapter, { reconnect: { initialDelayMs: 100, maxDelayMs: 10_000 } });
+    const reads = async (ms: number): Promise<number> => {
+      await vi.advanceTimersByTimeAsync(ms);
+      return adapter.offsets.length;
+    };
+    expect(await reads(0)).toBe(1);
+    expect(await reads(49)).toBe(1);
+    expect(await reads(1)).toBe(2); // 0.5 * 100
+    expect(await reads(99)).toBe(2);
+    expect(await reads(1)).toBe(3); // 0.5 * 200: the catch-up batch did not reset it
+    expect(await reads(199)).toBe(3);
+    expect(await reads(1)).toBe(4); // 0.5 * 400
+    expect(await reads(49)).toBe(4);
+    expect(await reads(1)).toBe(5); // 0.5 * 100: the live batch reset it
+  });
+
   it('retries at once on the online event, waits while offline, and resumes after', async () => {
     const target = new EventTarget();
     vi.stubGlobal('addEventListener', target.addEventListener.bind(target));
@@ -404,6 +548,93 @@ describe('createDurableSession: reconnect', () => {
     const snap = await waitFor(s, (x) => x.turns.length > 0 && !x.recovered && x.status === 'live', 1000);
     expect(snap.turns.map((t) => t.turnId)).toEqual(['t3']);
     expect(warnings).toContain('gone');
+  });
+
+  it('a gone read rebuilds from the start at once, but backs off when the rebuilt read fails with gone again', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const p = (turnId: string): Ev => ({ type: 'prompt', turnId, text: turnId, clientId: 'c' });
+    // eslint-disable-next-line require-yield
+    const gone = async function* (): AsyncGenerator<ReadBatch<Ev>> {
+      throw new DurableSessionError('gone', 'stream lost', { status: 404 });
+    };
+    const adapter = scripted([
+      async function* () {
+        yield { events: [p('a')], offset: '0001', upToDate: true };
+        throw new DurableSessionError('network', 'cut');
+      },
+      gone, // from 0001: the stream was lost (a server restart)
+      async function* () {
+        yield { events: [p('b')], offset: '0001', upToDate: true };
+        throw new DurableSessionError('gone', 'stream lost again', { status: 400 });
+      },
+      batches({ events: [p('c')], offset: '0001', upToDate: true }),
+    ]);
+    const s = session(adapter, { reconnect: { initialDelayMs: 100 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(adapter.offsets).toEqual(['-1']);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(adapter.offsets).toEqual(['-1', '0001', '-1']); // rebuilt at once
+    await vi.advanceTimersByTimeAsync(99); // 0.5 * 200: no loop against a store that keeps losing it
+    expect(adapter.offsets).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(adapter.offsets).toEqual(['-1', '0001', '-1', '-1']);
+    expect(s.get()).toMatchObject({ recovered: false, status: 'live', turns: [{ turnId: 'c' }] });
+  });
+
+  it('over HTTP, a stream lost in a server restart is rebuilt from the start (re-creating it), and appends go on in a new epoch', async () => {
+    // A tiny Durable Streams server (long-poll, idempotent producers) whose memory a restart wipes.
+    let log: Ev[] | undefined;
+    let producer: { epoch: number; seq: number } | undefined;
+    const calls: string[] = [];
+    const at = (n: number): string => String(n).padStart(4, '0');
+    const fetch = (async (input: string, init: RequestInit = {}) => {
+      const url = new URL(input);
+      const method = init.method ?? 'GET';
+      calls.push(`${method} ${url.searchParams.get('offset') ?? ''}`);
+      if (method === 'PUT') return (log ??= []), new Response(null, { status: 201 });
+      if (!log) return new Response(null, { status: 404 });
+      if (method === 'POST') {
+        const h = init.headers as Record<string, string>;
+        const [epoch, seq] = [Number(h['Producer-Epoch']), Number(h['Producer-Seq'])];
+        const expected = producer?.epoch === epoch ? producer.seq + 1 : 0;
+        if (seq !== expected) return new Response(null, { status: 409, headers: { 'Producer-Expected-Seq': String(expected) } });
+        producer = { epoch, seq };
+        log.push(JSON.parse(String(init.body)) as Ev);
+        return new Response(null, { status: 204 });
+      }
+      const offset = url.searchParams.get('offset')!;
+      const from = offset === '-1' ? 0 : Number(offset);
+      if (from > log.length) return new Response(null, { status: 400 }); // beyond the tail
+      if (url.searchParams.has('live') && from === log.length) {
+        await tick(5);
+        return new Response(null, { status: 204, headers: { 'Stream-Next-Offset': at(from) } });
+      }
+      return new Response(JSON.stringify(log.slice(from)), { headers: { 'Stream-Next-Offset': at(log.length), 'Stream-Up-To-Date': 'true' } });
+    }) as typeof globalThis.fetch;
+    const s = session(httpAdapter<Ev>({ baseUrl: 'http://h', live: 'long-poll', fetch }), { reconnect: { initialDelayMs: 5 } });
+    const errors: string[] = [];
+    const warnings: string[] = [];
+    s.on('error', (e) => errors.push(`${e.code} ${e.message}`));
+    s.on('warning', (e) => warnings.push(e.code));
+    await live(s);
+    expect(calls.slice(0, 3)).toEqual(['GET -1', 'PUT ', 'GET -1']); // a read from the start creates the stream
+    await s.send('before', { turnId: 'a' });
+    await s.send('before 2', { turnId: 'b' });
+    await waitFor(s, (x) => x.turns.length === 2, 1000);
+    log = undefined; // restart
+    producer = undefined;
+    calls.length = 0;
+    const snap = await waitFor(s, (x) => !x.recovered && x.status === 'live', 2000);
+    expect(snap.turns).toEqual([]);
+    // From 0002 the stream is missing: gone, not re-created there (its reads would fail as beyond the tail).
+    expect(calls.slice(0, 4)).toEqual(['GET 0002', 'GET -1', 'PUT ', 'GET -1']);
+    expect(calls.filter((c) => c.startsWith('PUT'))).toHaveLength(1);
+    await s.send('after', { turnId: 'c' });
+    await waitFor(s, (x) => x.turns.length === 1, 1000);
+    expect(s.get().turns.map((t) => t.turnId)).toEqual(['c']);
+    expect(warnings).toEqual(['gone', 'conflict']);
+    expect(errors).toEqual([]);
   });
 
   it('a closed stream ends reading with status closed', async () => {

@@ -35,6 +35,23 @@ export const CLIENT_ID_KEY = 'durable-session:client-id';
 
 const online = (): boolean => globalThis.navigator?.onLine !== false;
 
+/**
+ * Run application code (a subscriber, an `on(...)` listener) so that what it throws cannot break
+ * the session: like an `EventTarget` listener, the exception is reported to the host
+ * (`window.onerror` / `error` event, `uncaughtException` in Node) and the other callbacks still run.
+ */
+const guard =
+  (cb: (...args: never[]) => void) =>
+  (...args: never[]): void => {
+    try {
+      cb(...args);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
+  };
+
 /** A random client id, kept in `localStorage` when it works. */
 function defaultClientId(warn: (e: DurableSessionError) => void): string {
   try {
@@ -56,17 +73,27 @@ function defaultClientId(warn: (e: DurableSessionError) => void): string {
  * events idempotently.
  *
  * - Starts at once: renders the state saved in IndexedDB (`resumed: true`) and reads
- *   only what follows its offset. Without IndexedDB it keeps the state in memory
- *   (`persistence: 'memory'`, plus a `warning`).
- * - Reconnects with full-jitter backoff (reset by every batch), at once on `online`,
- *   and not at all while the browser is offline (`status: 'offline'`). A read answered
- *   `410` rebuilds from the start with `recovered: false`. Every other read failure (401/403
- *   included: a `headers` function on the adapter can refresh credentials) is reported as an
- *   `error` event and in `snapshot.error`, and retried.
+ *   only what follows its offset. Without IndexedDB (missing, failing, or not open within 2 s,
+ *   as WebKit's sometimes never does) it keeps the state in memory (`persistence: 'memory'`,
+ *   plus a `warning`).
+ * - Reconnects with full-jitter backoff (reset only by a batch of the live read, after catch-up:
+ *   a catch-up that keeps working while the live read keeps failing still backs off), at once on
+ *   `online`, and not at all while the browser is offline (`status: 'offline'`). A read failing
+ *   with `gone` (410; with `httpAdapter` also a 404 or 400 at an offset other than `-1`: the
+ *   stream was deleted, expired or lost in a server restart) rebuilds from the start with
+ *   `recovered: false` and `status: 'reconnecting'` (which re-creates a missing stream): at once,
+ *   or after a backoff when the failed read was already from the start. Every other read failure
+ *   (401/403 included: a `headers` function on the adapter can refresh credentials) is reported
+ *   as an `error` event and in `snapshot.error`, and retried.
  * - Appends go one at a time, in call order, as producer `(random id per session object,
  *   epoch, seq)`: a retried append never lands twice. Retryable failures (network, 5xx, 429)
  *   are retried with the same backoff (each reported as a `warning`) until they succeed or
- *   the session closes; others reject (and are reported as an `error`).
+ *   the session closes; others reject (and are reported as an `error`), except a `conflict` past
+ *   seq 0, the server's answer to a sequence gap once it forgot the producer (a restart): that
+ *   append is retried once at once, in a new epoch from seq 0 (reported as a `warning`).
+ * - Subscribers and `on(...)` listeners are isolated: one that throws neither stops the others nor
+ *   the session (applying, saving, reading); its exception is reported to the host as an uncaught
+ *   error (`window.onerror`, like an `EventTarget` listener's), not as a session `error`.
  * - Tabs (`tabs: true`, the default, where Web Locks and BroadcastChannel exist): one tab per
  *   browser holds the session's Web Lock and the only network read, and rebroadcasts each batch
  *   it applies; the other tabs apply the same batches (exactly once, in order: a gap makes them
@@ -231,11 +258,16 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
       }
       if (snap.status === 'offline') set({ status: 'reconnecting' });
       const ctrl = (reader = new AbortController());
+      const from = snap.offset;
+      let live = false;
       try {
-        for await (const batch of source(snap.offset, ctrl.signal)) {
+        for await (const batch of source(from, ctrl.signal)) {
           if (closed || ctrl.signal.aborted) break;
           apply(batch);
-          backoff.reset();
+          // Healthy means a batch of the live read, after catch-up: every retry's catch-up succeeding
+          // while its live read keeps failing must still back off.
+          if (live) backoff.reset();
+          live ||= batch.upToDate;
           if (batch.closed) return set({ status: 'closed' });
         }
         if (!closed && !ctrl.signal.aborted) throw new DurableSessionError('network', 'the read ended');
@@ -243,15 +275,18 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
         if (closed || ctrl.signal.aborted) continue; // closing, or gone offline
         const err = toError(e);
         if (err.code === 'gone' && snap.offset !== '-1') {
-          // The store dropped events we had not read: rebuild from what it still holds.
-          setState(initial, { offset: '-1', recovered: false, resumed: false });
+          // The store lost events we had not read (retention, or the stream was deleted, expired or
+          // lost in a server restart): rebuild from what it holds now, at once unless this read was
+          // already from the start (then back off: no tight loop against a store that keeps failing).
+          setState(initial, { offset: '-1', recovered: false, resumed: false, status: 'reconnecting' });
           save(true);
           tabs?.reset();
           warn(err);
-          continue;
+          if (from !== '-1') continue;
+        } else {
+          set({ status: 'reconnecting', error: err });
+          fail(err);
         }
-        set({ status: 'reconnecting', error: err });
-        fail(err);
         if (online()) await sleep(backoff.next());
       }
     }
@@ -275,9 +310,16 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
           if (closed) throw closedError();
           const err = toError(e);
           if (!err.retryable) {
-            // Whatever the server made of this seq, a new epoch starts clean at seq 0.
+            // Whatever the server made of this seq, a new epoch starts clean at seq 0. A `conflict`
+            // (409, nothing appended) past seq 0 is a sequence gap when the server forgot this
+            // producer (a restart): retry once so.
+            const gap = err.code === 'conflict' && seq > 0;
             epoch++;
             seq = 0;
+            if (gap) {
+              warn(err);
+              continue;
+            }
             fail(err);
             throw err;
           }
@@ -294,11 +336,10 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     Promise.reject(closed ? closedError() : new DurableSessionError('bad-input', message));
   const isText = (text: unknown): text is string => typeof text === 'string' && text.trim() !== '';
 
-  const onOnline = (): void => wake();
   const onOffline = (): void => reader?.abort();
   const onPagehide = (): void => void saver.flush();
   const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
-    globalThis[method]?.('online', onOnline);
+    globalThis[method]?.('online', wake);
     globalThis[method]?.('offline', onOffline);
     globalThis[method]?.('pagehide', onPagehide);
   };
@@ -311,10 +352,11 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     clientId,
     get: () => snap,
     subscribe(cb) {
-      cb(snap);
-      return emitter.on('change', cb);
+      const g = guard(cb) as typeof cb;
+      g(snap);
+      return emitter.on('change', g);
     },
-    on: (name, cb) => emitter.on(name, cb as never),
+    on: (name, cb) => emitter.on(name, guard(cb) as never),
     send(text, { turnId = randomId() } = {}) {
       if (closed || !isText(text) || !turnId) return reject('send() needs a non-empty text');
       return append({ type: 'prompt', turnId, text, clientId }).then(() => turnId);

@@ -148,7 +148,7 @@ export interface SessionAdapter<E = unknown> {
    * Read every event after `offset` (`-1` = from the start): catch-up first,
    * then, with `live`, new events as they are appended. Ends when `signal`
    * aborts or (without `live`) when up to date. Throws a {@link DurableSessionError}
-   * (`gone` when the store no longer holds `offset`).
+   * (`gone` when the store no longer holds `offset`: truncated, or the stream was lost or re-created).
    */
   read(sessionId: string, offset: string, options: { live: boolean; signal: AbortSignal }): AsyncIterable<ReadBatch<E>>;
   /** Append one event. Idempotent for the same `producerId`, `epoch` and `seq`. */
@@ -234,9 +234,13 @@ export interface DurableSession<E extends AppEvent = never, S extends SessionSta
   readonly clientId: string;
   /** The current snapshot: the same object until something changes. */
   get(): SessionSnapshot<S>;
-  /** Call `cb` now and on every change. Returns an unsubscribe function. */
+  /**
+   * Call `cb` now and on every change. Returns an unsubscribe function. An exception thrown by
+   * `cb` is reported as an uncaught error (`window.onerror`) and harms neither the session nor
+   * the other subscribers.
+   */
   subscribe(cb: (snapshot: SessionSnapshot<S>) => void): () => void;
-  /** Listen to finer events. Returns an unbind function. */
+  /** Listen to finer events. Returns an unbind function. Isolated like `subscribe` callbacks. */
   on<K extends keyof DurableSessionEvents<E>>(name: K, cb: DurableSessionEvents<E>[K]): () => void;
   /** Write a `prompt`; resolves with its turn id once the store acknowledged it. */
   send(text: string, options?: { turnId?: string }): Promise<string>;

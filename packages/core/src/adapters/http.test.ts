@@ -109,9 +109,23 @@ describe('httpAdapter: reads', () => {
     [429, 'http', true],
   ])('maps status %i to %s (retryable: %s)', async (s, code, retryable) => {
     const { fetch } = fakeFetch([status(s)]);
-    const err = (await collect(httpAdapter({ baseUrl: 'http://h', fetch }).read('s', 'o1', { live: false, signal: signal() })).catch((e) => e)) as DurableSessionError;
+    const err = (await collect(httpAdapter({ baseUrl: 'http://h', fetch }).read('s', '-1', { live: false, signal: signal() })).catch((e) => e)) as DurableSessionError;
     expect(err).toMatchObject({ name: 'DurableSessionError', code, status: s });
     expect(err.retryable).toBe(retryable);
+  });
+
+  it.each([
+    [false, 404],
+    [false, 400],
+    [true, 404],
+    [true, 400],
+  ])('a read (live: %s) from an offset other than -1 answered %i (stream lost or re-created) fails with gone, creating nothing', async (live, s) => {
+    const replies = live ? [json([], { 'Stream-Next-Offset': 'o2', 'Stream-Up-To-Date': 'true' }), status(s)] : [status(s)];
+    const { fetch, calls } = fakeFetch(replies);
+    const a = httpAdapter({ baseUrl: 'http://h', fetch, live: 'long-poll' });
+    const err = (await collect(a.read('s', 'o1', { live, signal: signal() })).catch((e) => e)) as DurableSessionError;
+    expect(err).toMatchObject({ code: 'gone', status: s });
+    expect(calls.map((c) => c.method)).toEqual(live ? ['GET', 'GET'] : ['GET']);
   });
 
   it('maps fetch failures to network, bad bodies to protocol, and an aborted read to aborted', async () => {

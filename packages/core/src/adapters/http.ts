@@ -39,8 +39,11 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
  *   The last `Stream-Cursor` is echoed as `cursor`.
  * - Appends `POST` the event as JSON with the idempotent producer headers
  *   (`Producer-Id`, `Producer-Epoch`, `Producer-Seq`), so a retried append lands once.
- * - A `404` on a read or an append creates the stream (`PUT`, `Content-Type: application/json`,
- *   idempotent) and retries the request once: a session exists as soon as someone uses it.
+ * - A `404` on an append or on a read from `-1` creates the stream (`PUT`, `Content-Type:
+ *   application/json`, idempotent) and retries the request once: a session exists as soon as
+ *   someone uses it. A read from any other offset answered `404` (the stream was deleted,
+ *   expired or lost in a server restart) or `400` (the offset is beyond the stream's tail: it
+ *   was re-created meanwhile) fails with `gone`, so the session rebuilds from the start.
  * - Errors: `410` → `gone`, `401`/`403` → `unauthorized`, `404` → `not-found`,
  *   `409` → `conflict`, other statuses → `http`, no answer → `network`, bad JSON → `protocol`.
  *
@@ -112,7 +115,9 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
           const how = live && upToDate ? mode : '';
           // Query keys in lexicographic order (CDN cache keys).
           const query = (how && cursor ? `cursor=${encodeURIComponent(cursor)}&` : '') + (how ? `live=${how}&` : '') + `offset=${encodeURIComponent(offset)}`;
-          const res = await ensure(id, () => request('GET', `${url(id)}?${query}`, signal), signal);
+          const get = (): Promise<Response> => request('GET', `${url(id)}?${query}`, signal);
+          // Only a read from the start creates the stream: elsewhere a missing one lost what we read.
+          const res = await (offset === '-1' ? ensure(id, get, signal) : get());
           if (how === 'sse') {
             if (!res.body || !res.headers.get('content-type')?.includes('text/event-stream'))
               throw new DurableSessionError('protocol', 'expected text/event-stream');
@@ -149,7 +154,11 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
           if (closed || (!live && upToDate)) return;
         }
       } catch (e) {
-        throw toError(e, signal);
+        const err = toError(e, signal);
+        // A stream that is missing (404) or does not reach `offset` (400) was deleted, expired or
+        // lost in a server restart: what we read is gone, the caller must start over.
+        const s = offset !== '-1' && err.status;
+        throw s === 404 || s === 400 ? new DurableSessionError('gone', err.message, { status: s }) : err;
       }
     },
 

@@ -81,6 +81,15 @@ describe('memoryAdapter', () => {
     await expect(a.append('s', { type: 'x' }, producer(4))).rejects.toMatchObject({ code: 'conflict' });
   });
 
+  it('an offset beyond the tail (from another log, e.g. a saved one) is gone; a malformed one is http 400', async () => {
+    const a = memoryAdapter<Ev>();
+    await a.append('s', { type: 'x' }, producer(0));
+    const signal = new AbortController().signal;
+    await expect(take(a.read('s', '0000000000000002', { live: false, signal }), 1)).rejects.toMatchObject({ code: 'gone', status: 400 });
+    await expect(take(a.read('s', 'nope', { live: false, signal }), 1)).rejects.toMatchObject({ code: 'http', status: 400 });
+    expect(await take(a.read('s', a.tail('s'), { live: false, signal }), 1)).toHaveLength(1);
+  });
+
   it('copies events (no aliasing with the caller)', async () => {
     const a = memoryAdapter<Ev>();
     const e = { type: 'x', n: 1 };

@@ -62,8 +62,9 @@ export function memoryAdapter<E = SessionEvent | AppEvent>(): MemoryAdapter<E> {
     async *read(id, offset, { live, signal }): AsyncGenerator<ReadBatch<E>, void, undefined> {
       const l = log(id);
       let from = offset === '-1' ? l.start : Number(offset);
-      if (!Number.isInteger(from) || from < 0 || from > end(l))
-        throw new DurableSessionError('http', `bad offset ${offset}`, { status: 400 });
+      if (!Number.isInteger(from) || from < 0) throw new DurableSessionError('http', `bad offset ${offset}`, { status: 400 });
+      // Beyond the tail: this log is not the one the offset came from (e.g. a new page's log).
+      if (from > end(l)) throw new DurableSessionError('gone', `offset ${offset} is beyond the tail`, { status: 400 });
       let first = true;
       while (!signal.aborted) {
         if (from < l.start) throw new DurableSessionError('gone', `offset ${offset} is no longer held`, { status: 410 });
