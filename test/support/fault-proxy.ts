@@ -13,7 +13,10 @@ export interface FaultProxy {
   readonly accepted: number;
   /** Connections destroyed by {@link cut}. */
   readonly cuts: number;
-  /** Destroy every open connection (both sides), mid-byte if need be. Returns how many were cut. */
+  /**
+   * Destroy every open connection the client has written to (both sides), mid-byte if need be.
+   * Returns how many were cut.
+   */
   cut(): number;
   /** Cut at random moments, every `minMs`..`maxMs`, until `stop()` or `count` cuts were made. */
   cutRandomly(options: { minMs: number; maxMs: number; count: number; random?: () => number }): { stop(): void; done: Promise<number> };
@@ -23,15 +26,21 @@ export interface FaultProxy {
 /** Start a proxy forwarding 127.0.0.1:<random port> to `target` (`http://127.0.0.1:PORT`). */
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const { hostname, port } = new URL(target);
-  const pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  const pairs = new Set<{ client: net.Socket; upstream: net.Socket; used: boolean }>();
   let accepted = 0;
   let cuts = 0;
 
   const server = net.createServer((client) => {
     accepted++;
     const upstream = net.connect({ host: hostname, port: Number(port) });
-    const pair = { client, upstream };
+    const pair = { client, upstream, used: false };
     pairs.add(pair);
+    // Cut a connection only once the client has written to it. Node's fetch (undici 6) resolves its
+    // connect on `connect` but attaches its socket listeners later (after an `await`; on the
+    // process's first connections, after compiling its HTTP parser): a connection reset in that
+    // window loses its `error`/`close`, and the request on it never settles. A client writes its
+    // request as soon as those listeners are attached, so its first byte marks the end of the window.
+    client.once('data', () => (pair.used = true));
     const drop = (): void => {
       pairs.delete(pair);
       client.destroy();
@@ -45,13 +54,15 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as net.AddressInfo;
 
-  const cut = (): number => {
-    const n = pairs.size;
-    for (const { client, upstream } of [...pairs]) {
-      client.resetAndDestroy();
-      upstream.destroy();
+  const cut = (all = false): number => {
+    let n = 0;
+    for (const pair of [...pairs]) {
+      if (!pair.used && !all) continue;
+      pairs.delete(pair);
+      pair.client.resetAndDestroy();
+      pair.upstream.destroy();
+      n++;
     }
-    pairs.clear();
     cuts += n;
     return n;
   };
@@ -67,7 +78,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     get cuts() {
       return cuts;
     },
-    cut,
+    cut: () => cut(),
     cutRandomly({ minMs, maxMs, count, random = Math.random }) {
       let made = 0;
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -90,7 +101,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       };
     },
     async close() {
-      cut();
+      cut(true);
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
     },
   };
