@@ -5,8 +5,8 @@ export default packageConfig({
   entry: ['src/index.ts', 'src/cli.ts'],
   dts: {
     entry: 'src/index.ts',
-    // Type-check against the wire model's source, so the build does not need core's dist;
-    // `@durable-session/core` stays an external (type-only) import in the emitted .d.ts.
-    compilerOptions: { paths: { '@durable-session/core': ['../core/src/events.ts'] } },
+    // Type-check against core's sources, so the build does not depend on core's dist;
+    // `@durable-session/core` stays an external import in the emitted .d.ts.
+    compilerOptions: { paths: { '@durable-session/core': ['../core/src/index.ts'] } },
   },
 });

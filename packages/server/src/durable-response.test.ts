@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DURABLE_RESPONSE_HEADERS as H, durableResponse, FETCH_CHUNK_EVENT } from './durable-response';
+import { DURABLE_FETCH_HEADERS as H } from '@durable-session/core';
+import { durableResponse, FETCH_CHUNK_EVENT } from './durable-response';
 import { SessionServerError } from './errors';
 import { createSessionServer, type SessionServer } from './server';
 

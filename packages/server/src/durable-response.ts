@@ -1,27 +1,9 @@
-import type { TurnEndReason } from '@durable-session/core';
+// The header names are shared with the client that reads them (createDurableFetch).
+import { DURABLE_FETCH_HEADERS, type TurnEndReason } from '@durable-session/core';
 import { SessionServerError } from './errors';
 import type { SessionHost } from './host';
 import type { SessionStore } from './store';
 
-/**
- * Response headers of a durable response (lower case, as `Headers` reports them).
- * `@durable-session/core`'s `createDurableFetch` recognizes a durable response by them.
- * - `session`: the session id.
- * - `turn`: the turn id the answer is written under.
- * - `offset`: an offset at or before the turn's `turn.start`: reading the session from it
- *   returns every chunk of the answer.
- * - `stream`: the session's Durable Streams URL, relative to the response's URL or absolute.
- * - `resume`: (optional) the URL a `GET` to which re-attaches to this answer after a reload.
- * @example
- * const sessionId = response.headers.get(DURABLE_RESPONSE_HEADERS.session);
- */
-export const DURABLE_RESPONSE_HEADERS = {
-  session: 'durable-session-id',
-  turn: 'durable-session-turn',
-  offset: 'durable-session-offset',
-  stream: 'durable-session-stream',
-  resume: 'durable-session-resume',
-} as const;
 
 /**
  * The type of the session events carrying an answer's chunks:
@@ -94,7 +76,7 @@ export interface DurableResponseOptions {
   waitUntil?: (work: Promise<void>) => void;
 }
 
-const EXPOSE = Object.values(DURABLE_RESPONSE_HEADERS).join(', ');
+const EXPOSE = Object.values(DURABLE_FETCH_HEADERS).join(', ');
 
 /**
  * Make a streaming response durable. Starts a turn in the session, runs the upstream (a
@@ -105,7 +87,7 @@ const EXPOSE = Object.values(DURABLE_RESPONSE_HEADERS).join(', ');
  *
  * The returned `Response` has the upstream's status and headers (minus `content-length`
  * and `content-encoding`), streams the same text (as UTF-8), and carries
- * {@link DURABLE_RESPONSE_HEADERS} (also listed in `access-control-expose-headers`).
+ * {@link DURABLE_FETCH_HEADERS} (also listed in `access-control-expose-headers`).
  * An upstream `Response` that is not `ok` is returned as is (the turn ends `error`).
  * A factory that throws ends the turn `error` and the error is rethrown.
  * @example
@@ -152,11 +134,11 @@ export async function durableResponse(
   const set = (name: string, value: string | undefined): void => {
     if (value !== undefined) headers.set(name, value);
   };
-  set(DURABLE_RESPONSE_HEADERS.session, sessionId);
-  set(DURABLE_RESPONSE_HEADERS.turn, turn.turnId);
-  set(DURABLE_RESPONSE_HEADERS.offset, head.stream.tail);
-  set(DURABLE_RESPONSE_HEADERS.stream, options.streamUrl ?? `/v1/stream/${encodeURIComponent(sessionId)}`);
-  set(DURABLE_RESPONSE_HEADERS.resume, options.resumeUrl);
+  set(DURABLE_FETCH_HEADERS.session, sessionId);
+  set(DURABLE_FETCH_HEADERS.turn, turn.turnId);
+  set(DURABLE_FETCH_HEADERS.offset, head.stream.tail);
+  set(DURABLE_FETCH_HEADERS.stream, options.streamUrl ?? `/v1/stream/${encodeURIComponent(sessionId)}`);
+  set(DURABLE_FETCH_HEADERS.resume, options.resumeUrl);
   headers.append('access-control-expose-headers', EXPOSE);
 
   let out!: ReadableStreamDefaultController<Uint8Array>;

@@ -19,7 +19,9 @@ export type { PromptContext, PromptHandler, SessionHost, SessionHostOptions } fr
 export type { SessionEntry, SessionHandle, SessionRead, StartTurnOptions } from './session-handle';
 export type { TurnWriter } from './turn';
 export { demoAgent } from './demo-agent';
-export { durableResponse, DURABLE_RESPONSE_HEADERS, FETCH_CHUNK_EVENT, type DurableResponseOptions, type Upstream, type UpstreamBody, type UpstreamContext } from './durable-response';
+export { durableResponse, FETCH_CHUNK_EVENT, type DurableResponseOptions, type Upstream, type UpstreamBody, type UpstreamContext } from './durable-response';
+/** The durable response's header names, shared with the client (`createDurableFetch`). */
+export { DURABLE_FETCH_HEADERS } from '@durable-session/core';
 export type { DemoAgentOptions } from './demo-agent';
 
 export { createProtocolHandler } from './protocol/handler';
