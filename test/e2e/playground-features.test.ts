@@ -1,37 +1,21 @@
-import type { Browser, Route } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { COMPARE_AGENTS, startPlayground, type Playground } from '../../playground/server/index';
+import type { Route } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { COMPARE_AGENTS } from '../../playground/server/index';
 import { ChatPage, PAGES, expectedText, squash, withoutMarkers } from './support/chat-page';
-import { launchChromium, newDevice } from './support/chromium';
+import { newDevice } from './support/chromium';
+import { e2e, sleep } from './support/fixture';
 import { until } from './support/until';
 
 // Reload from IndexedDB, the demo "drop connection" switch, and two agents writing into one turn
 // (with a steer), on each page.
-let playground: Playground;
-let browser: Browser;
-let sessions = 0;
-
-beforeAll(async () => {
-  playground = await startPlayground({ port: 0, host: '127.0.0.1', tokensPerSecond: 150, staticDir: inject('playgroundApp') });
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await playground?.close();
-});
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const env = e2e();
 
 describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_label, { id, path }) => {
-  const newSession = (): { sessionId: string; url: string } => {
-    const sessionId = `e2e-${id}-${Date.now().toString(36)}-${++sessions}`;
-    return { sessionId, url: `${playground.url}${path}?session=${sessionId}` };
-  };
+  const newSession = () => env.newSession({ id, path });
 
   it('reload mid-answer renders at once from IndexedDB (session API held back), then continues to the full answer', async () => {
     const { sessionId, url } = newSession();
-    const context = await newDevice(browser);
+    const context = await newDevice(env.browser);
     try {
       const chat = await ChatPage.open(context, url);
       const turnId = await chat.send('Write 600 words about reloading mid-answer');
@@ -59,7 +43,7 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       await Promise.all(held);
       await chat.page.unroute('**/v1/stream/**', hold);
       await chat.waitForStatus(turnId, 'complete', 30_000);
-      const stored = await playground.readTurn(sessionId, turnId);
+      const stored = await env.playground.readTurn(sessionId, turnId);
       const expected = expectedText(stored?.agents.assistant);
       const shownFirst = withoutMarkers(restored);
       expect(withoutMarkers(expected).slice(0, shownFirst.length)).toBe(shownFirst); // what IndexedDB gave is the answer's start
@@ -74,7 +58,7 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
 
   it('the "Drop connection" button cuts this tab off for 3 s: nothing arrives meanwhile, then the answer resumes in full', async () => {
     const { sessionId, url } = newSession();
-    const context = await newDevice(browser);
+    const context = await newDevice(env.browser);
     try {
       const chat = await ChatPage.open(context, url);
       await chat.waitForBadge('live');
@@ -86,14 +70,14 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       const shown = await chat.text(turnId);
       await until(
         'the server to hold more than the page shows',
-        async () => expectedText((await playground.readTurn(sessionId, turnId))?.agents.assistant).length > shown.length + 40,
+        async () => expectedText((await env.playground.readTurn(sessionId, turnId))?.agents.assistant).length > shown.length + 40,
         2000,
       );
       expect(await chat.text(turnId)).toBe(shown); // cut off: nothing arrived
       await chat.screenshot(`${id}-6-drop-button-dropped`);
 
       await chat.waitForStatus(turnId, 'complete', 30_000);
-      const stored = await playground.readTurn(sessionId, turnId);
+      const stored = await env.playground.readTurn(sessionId, turnId);
       expect(await chat.text(turnId)).toBe(expectedText(stored?.agents.assistant));
       await chat.page.locator('[data-testid="resume-notice"][data-kind="resumed"]').waitFor({ timeout: 5000 });
       expect(await chat.badge()).toBe('live');
@@ -105,7 +89,7 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
 
   it('two agents write into one turn side by side, and both change course on a steer', async () => {
     const { sessionId, url } = newSession();
-    const context = await newDevice(browser);
+    const context = await newDevice(env.browser);
     try {
       const chat = await ChatPage.open(context, url);
       const turnId = await chat.send('compare SSE and long-polling in 300 words');
@@ -135,7 +119,7 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       await chat.page.getByTestId('steer-note').getByText('focus on mobile networks').waitFor({ timeout: 5000 });
       await chat.waitForStatus(turnId, 'complete', 30_000);
 
-      const stored = await playground.readTurn(sessionId, turnId);
+      const stored = await env.playground.readTurn(sessionId, turnId);
       expect(stored?.ended).toEqual({ assistant: 'complete', [left]: 'complete', [right]: 'complete' });
       expect(stored?.steers).toEqual(['focus on mobile networks']);
       expect(await chat.text(turnId, left)).toBe(expectedText(stored?.agents[left]));
@@ -150,19 +134,19 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
 
 describe('page links', () => {
   it('a page without ?session= gets a new one; the React, Vue and Svelte links keep it', async () => {
-    const context = await newDevice(browser);
+    const context = await newDevice(env.browser);
     try {
-      const react = await ChatPage.open(context, `${playground.url}/`);
+      const react = await ChatPage.open(context, `${env.playground.url}/`);
       const sessionId = new URL(react.page.url()).searchParams.get('session');
       expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
-      expect(await react.shareLink()).toBe(`${playground.url}/?session=${sessionId}`);
+      expect(await react.shareLink()).toBe(`${env.playground.url}/?session=${sessionId}`);
       const turnId = await react.send('Write 40 words about page links');
       await react.waitForStatus(turnId, 'complete');
       const text = await react.text(turnId);
 
       for (const [id, path] of [['vue', '/vue.html'], ['svelte', '/svelte.html'], ['react', '/']] as const) {
         await react.page.getByTestId(`page-${id}`).click();
-        await react.page.waitForURL(`${playground.url}${path}?session=${sessionId}`, { timeout: 10_000 });
+        await react.page.waitForURL(`${env.playground.url}${path}?session=${sessionId}`, { timeout: 10_000 });
         expect(await react.waitForText(turnId, text.length, 5000)).toBe(text);
         expect(await react.page.getByTestId(`page-${id}`).getAttribute('aria-current')).toBe('page');
       }

@@ -1,36 +1,18 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startPlayground, type Playground } from '../../playground/server/index';
+import { describe, expect, it } from 'vitest';
 import { ChatPage, PAGES, expectedText } from './support/chat-page';
-import { launchChromium, newDevice } from './support/chromium';
+import { newDevice } from './support/chromium';
+import { e2e, sleep } from './support/fixture';
 import { until } from './support/until';
 
 // The three-capability check (DESIGN.md), in Chromium, on each page of the playground.
-let playground: Playground;
-let browser: Browser;
-let sessions = 0;
-
-beforeAll(async () => {
-  playground = await startPlayground({ port: 0, host: '127.0.0.1', tokensPerSecond: 150, staticDir: inject('playgroundApp') });
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await playground?.close();
-});
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const env = e2e();
 
 describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_label, { id, path }) => {
-  const newSession = (): { sessionId: string; url: string } => {
-    const sessionId = `e2e-${id}-${Date.now().toString(36)}-${++sessions}`;
-    return { sessionId, url: `${playground.url}${path}?session=${sessionId}` };
-  };
+  const newSession = () => env.newSession({ id, path });
 
   it('resume after drop: the network goes offline mid-answer and comes back; the full answer shows, no gap, no repeat', async () => {
     const { sessionId, url } = newSession();
-    const context = await newDevice(browser);
+    const context = await newDevice(env.browser);
     try {
       const chat = await ChatPage.open(context, url);
       await chat.waitForBadge('live');
@@ -44,14 +26,14 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       // The agent keeps writing while this browser is offline: the tokens land in the session.
       await until(
         'the server to hold more of the answer than the page showed',
-        async () => expectedText((await playground.readTurn(sessionId, turnId))?.agents.assistant).length > shownAtDrop + 60,
+        async () => expectedText((await env.playground.readTurn(sessionId, turnId))?.agents.assistant).length > shownAtDrop + 60,
         10_000,
       );
       await sleep(300);
       await context.setOffline(false);
 
       await chat.waitForStatus(turnId, 'complete', 30_000);
-      const stored = await playground.readTurn(sessionId, turnId);
+      const stored = await env.playground.readTurn(sessionId, turnId);
       expect(stored?.status).toBe('complete');
       expect(await chat.text(turnId)).toBe(expectedText(stored?.agents.assistant));
       await chat.page.locator('[data-testid="resume-notice"][data-kind="resumed"]').waitFor({ timeout: 5000 });
@@ -67,8 +49,8 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
 
   it('second device: a separate browser context opened mid-answer through the share link sees it streaming live', async () => {
     const { sessionId, url } = newSession();
-    const first = await newDevice(browser);
-    const second = await newDevice(browser);
+    const first = await newDevice(env.browser);
+    const second = await newDevice(env.browser);
     try {
       const a = await ChatPage.open(first, url);
       const turnId = await a.send('Write 450 words about watching an answer from a second device');
@@ -91,7 +73,7 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       // It saw the answer grow while it was being written, not just the end result.
       expect(partials.length).toBeGreaterThanOrEqual(2);
       await a.waitForStatus(turnId, 'complete');
-      const stored = await playground.readTurn(sessionId, turnId);
+      const stored = await env.playground.readTurn(sessionId, turnId);
       const final = await b.text(turnId);
       expect(final).toBe(expectedText(stored?.agents.assistant));
       expect(final).toBe(await a.text(turnId));
@@ -105,7 +87,7 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
 
   it('cross-tab cancel: Stop in one tab stops the answer started in another; both show it cancelled and the agent signal fired', async () => {
     const { sessionId, url } = newSession();
-    const context = await newDevice(browser);
+    const context = await newDevice(env.browser);
     try {
       const starter = await ChatPage.open(context, url);
       const stopper = await ChatPage.open(context, url);
@@ -114,10 +96,10 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       await stopper.page.getByTestId('stop').click();
 
       await Promise.all([starter.waitForStatus(turnId, 'cancelled', 10_000), stopper.waitForStatus(turnId, 'cancelled', 10_000)]);
-      const aborted = await until('the agent signal to fire', () => playground.abortedTurns.find((t) => t.turnId === turnId), 10_000);
+      const aborted = await until('the agent signal to fire', () => env.playground.abortedTurns.find((t) => t.turnId === turnId), 10_000);
       expect(aborted).toMatchObject({ sessionId, turnId, agentId: 'assistant' });
       const stored = await until('the agent to end the turn', async () => {
-        const turn = await playground.readTurn(sessionId, turnId);
+        const turn = await env.playground.readTurn(sessionId, turnId);
         return turn?.ended.assistant === 'cancelled' && turn;
       });
       expect(stored.status).toBe('cancelled');
