@@ -1,4 +1,4 @@
-import { createDurableSession, memoryAdapter, type AppEvent, type MemoryAdapter, type SessionEvent } from '@durable-session/core';
+import { createDurableSession, memoryAdapter, type AppEvent } from '@durable-session/core';
 import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,15 +7,10 @@ import { StrictMode, useEffect } from 'react';
 import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { agent, bindingOptions, CONTROL_EVENTS, fakeAnimationFrames, stream2000Deltas, writeHelloTurn } from '../../../test/support/bindings';
 import { useDurableSession, type DurableSessionSource } from './index';
 
 type Source = DurableSessionSource<AppEvent>;
-
-/** An agent writing into a session of a memory adapter. */
-function agent(adapter: MemoryAdapter, sessionId: string) {
-  let seq = 0;
-  return (event: SessionEvent): Promise<void> => adapter.append(sessionId, event, { producerId: 'agent', epoch: 0, seq: seq++ });
-}
 
 function Chat({ source, onRender }: { source: Source; onRender?: () => void }) {
   const chat = useDurableSession(source);
@@ -37,8 +32,6 @@ function Chat({ source, onRender }: { source: Source; onRender?: () => void }) {
   );
 }
 
-const options = (adapter: MemoryAdapter, sessionId = 's1') => ({ sessionId, adapter, persistence: 'memory' as const, tabs: false, clientId: 'c1' });
-
 afterEach(() => {
   cleanup();
   vi.useRealTimers();
@@ -49,28 +42,21 @@ describe('useDurableSession (React)', () => {
   it('renders the transcript from a stream of events', async () => {
     const adapter = memoryAdapter();
     const write = agent(adapter, 's1');
-    render(<Chat source={options(adapter)} />);
+    render(<Chat source={bindingOptions(adapter)} />);
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
-    await write({ type: 'prompt', turnId: 't1', text: 'Hi', clientId: 'other-tab' });
-    await write({ type: 'turn.start', turnId: 't1', agentId: 'bot' });
-    for (const text of ['Hel', 'lo ', 'there']) await write({ type: 'delta', turnId: 't1', agentId: 'bot', text });
-    await write({ type: 'turn.end', turnId: 't1', agentId: 'bot', reason: 'complete' });
+    await writeHelloTurn(write);
     await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hi: Hello there (complete)'));
   });
 
   it('calls send, steer and cancel through to the session', async () => {
     const adapter = memoryAdapter();
-    render(<Chat source={options(adapter)} />);
+    render(<Chat source={bindingOptions(adapter)} />);
     fireEvent.click(screen.getByText('send'));
     await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hello:  (streaming)'));
     fireEvent.click(screen.getByText('steer'));
     fireEvent.click(screen.getByText('cancel'));
     await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hello:  (cancelled)'));
-    expect(adapter.events('s1')).toEqual([
-      { type: 'prompt', turnId: 't1', text: 'Hello', clientId: 'c1' },
-      { type: 'steer', turnId: 't1', text: 'shorter', clientId: 'c1' },
-      { type: 'cancel', turnId: 't1', clientId: 'c1' },
-    ]);
+    expect(adapter.events('s1')).toEqual(CONTROL_EVENTS);
   });
 
   it('under StrictMode opens one connection, writes one prompt and closes the session after unmount', async () => {
@@ -78,7 +64,7 @@ describe('useDurableSession (React)', () => {
     const read = vi.spyOn(adapter, 'read');
     const { unmount } = render(
       <StrictMode>
-        <Chat source={options(adapter)} />
+        <Chat source={bindingOptions(adapter)} />
       </StrictMode>,
     );
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
@@ -101,7 +87,7 @@ describe('useDurableSession (React)', () => {
       return null;
     }
     function Page() {
-      const chat = useDurableSession(options(adapter));
+      const chat = useDurableSession(bindingOptions(adapter));
       return (
         <>
           <AutoSend send={chat.send} />
@@ -118,7 +104,7 @@ describe('useDurableSession (React)', () => {
   it('hydrates server HTML without a mismatch, then connects', async () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
-    const source = options(adapter);
+    const source = bindingOptions(adapter);
     const container = document.createElement('div');
     container.innerHTML = renderToString(<Chat source={source} />);
     expect(read).not.toHaveBeenCalled();
@@ -134,7 +120,7 @@ describe('useDurableSession (React)', () => {
 
   it('never closes a session it was given', async () => {
     const adapter = memoryAdapter();
-    const session = createDurableSession(options(adapter));
+    const session = createDurableSession(bindingOptions(adapter));
     const { unmount } = render(
       <StrictMode>
         <Chat source={session} />
@@ -150,10 +136,10 @@ describe('useDurableSession (React)', () => {
   it('switches sessions when the sessionId changes, closing the old one', async () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
-    const { rerender } = render(<Chat source={options(adapter, 'a')} />);
+    const { rerender } = render(<Chat source={bindingOptions(adapter, 'a')} />);
     await waitFor(() => expect(read).toHaveBeenCalledTimes(1));
-    rerender(<Chat source={options(adapter, 'a')} />);
-    rerender(<Chat source={options(adapter, 'b')} />);
+    rerender(<Chat source={bindingOptions(adapter, 'a')} />);
+    rerender(<Chat source={bindingOptions(adapter, 'b')} />);
     await waitFor(() => expect(read).toHaveBeenCalledTimes(2));
     expect(read.mock.calls.map((c) => c[0])).toEqual(['a', 'b']);
     await waitFor(() => expect(read.mock.calls[0]![2].signal.aborted).toBe(true));
@@ -163,7 +149,7 @@ describe('useDurableSession (React)', () => {
   it('re-renders only when the selected fields change', async () => {
     const adapter = memoryAdapter();
     const write = agent(adapter, 's1');
-    const session = createDurableSession(options(adapter));
+    const session = createDurableSession(bindingOptions(adapter));
     let renders = 0;
     function Badge() {
       const { status } = useDurableSession(session, (s) => ({ status: s.status }));
@@ -183,12 +169,11 @@ describe('useDurableSession (React)', () => {
 
   it('commits at most once per animation frame at 2,000 deltas a second, with no delta lost', async () => {
     vi.useFakeTimers();
-    vi.stubGlobal('requestAnimationFrame', (cb: FrameRequestCallback) => setTimeout(() => cb(performance.now()), 16));
-    vi.stubGlobal('cancelAnimationFrame', (id: number) => clearTimeout(id));
+    fakeAnimationFrames();
     const adapter = memoryAdapter();
     const write = agent(adapter, 's1');
     let renders = 0;
-    render(<Chat source={options(adapter)} onRender={() => renders++} />);
+    render(<Chat source={bindingOptions(adapter)} onRender={() => renders++} />);
     await act(() => vi.advanceTimersByTimeAsync(20));
     expect(screen.getByTestId('status').textContent).toBe('live');
     await act(async () => {
@@ -197,17 +182,8 @@ describe('useDurableSession (React)', () => {
       await vi.advanceTimersByTimeAsync(20);
     });
     const before = renders;
-    let expected = '';
     // 2,000 deltas over one second of (fake) time: two per millisecond.
-    for (let ms = 0; ms < 1000; ms++) {
-      await act(async () => {
-        for (const text of [`${2 * ms} `, `${2 * ms + 1} `]) {
-          expected += text;
-          void write({ type: 'delta', turnId: 't1', agentId: 'bot', text });
-        }
-        await vi.advanceTimersByTimeAsync(1);
-      });
-    }
+    const expected = await stream2000Deltas(write, (tick) => act(tick));
     await act(() => vi.advanceTimersByTimeAsync(20));
     expect(adapter.events('s1')).toHaveLength(2002);
     const streamed = renders - before;

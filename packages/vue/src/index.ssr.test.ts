@@ -1,6 +1,7 @@
 // @vitest-environment node
-import { createDurableSession, memoryAdapter, type AppEvent } from '@durable-session/core';
-import { describe, expect, it, vi } from 'vitest';
+import { memoryAdapter, type AppEvent } from '@durable-session/core';
+import { describe, expect, it } from 'vitest';
+import { liveHelloSession, probeServerRender } from '../../../test/support/bindings';
 import { createSSRApp, defineComponent, h, type PropType } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { useDurableSession, type DurableSessionSource } from './index';
@@ -16,27 +17,14 @@ const Chat = defineComponent({
 describe('useDurableSession under renderToString', () => {
   it('renders the initial state without touching the network or IndexedDB', async () => {
     const adapter = memoryAdapter();
-    const read = vi.spyOn(adapter, 'read');
-    const append = vi.spyOn(adapter, 'append');
-    const idb = vi.fn();
-    vi.stubGlobal('indexedDB', { open: idb });
-    try {
-      const html = await renderToString(createSSRApp(Chat, { source: { sessionId: 's1', adapter } }));
-      expect(html).toBe('<main><p>connecting</p><span>0 turns</span></main>');
-    } finally {
-      vi.unstubAllGlobals();
-    }
-    expect(read).not.toHaveBeenCalled();
-    expect(append).not.toHaveBeenCalled();
-    expect(idb).not.toHaveBeenCalled();
+    const probe = probeServerRender(adapter);
+    const html = await probe.during(() => renderToString(createSSRApp(Chat, { source: { sessionId: 's1', adapter } })));
+    expect(html).toBe('<main><p>connecting</p><span>0 turns</span></main>');
+    expect(probe.counts()).toEqual({ reads: 0, appends: 0, indexedDB: 0 });
   });
 
   it('renders the current snapshot of a session it was given', async () => {
-    const adapter = memoryAdapter();
-    await adapter.append('s1', { type: 'prompt', turnId: 't1', text: 'Hi', clientId: 'c' }, { producerId: 'p', epoch: 0, seq: 0 });
-    await adapter.append('s1', { type: 'delta', turnId: 't1', agentId: 'a', text: 'Hello' }, { producerId: 'p', epoch: 0, seq: 1 });
-    const session = createDurableSession({ sessionId: 's1', adapter, persistence: 'memory' });
-    await vi.waitFor(() => expect(session.get().status).toBe('live'));
+    const session = await liveHelloSession();
     const html = await renderToString(createSSRApp(Chat, { source: session }));
     expect(html).toBe('<main><p>live</p><p>Hello</p><span>1 turns</span></main>');
     expect(session.get().status).toBe('live');

@@ -1,18 +1,12 @@
-import { createDurableSession, memoryAdapter, type AppEvent, type MemoryAdapter, type SessionEvent } from '@durable-session/core';
+import { createDurableSession, memoryAdapter, type AppEvent } from '@durable-session/core';
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/vue';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { agent, bindingOptions, CONTROL_EVENTS, fakeAnimationFrames, stream2000Deltas, writeHelloTurn } from '../../../test/support/bindings';
 import { createSSRApp, defineComponent, effectScope, h, nextTick, ref, type PropType } from 'vue';
 import { renderToString } from 'vue/server-renderer';
 import { useDurableSession, type DurableSessionSource } from './index';
 
 type Source = DurableSessionSource<AppEvent>;
-
-function agent(adapter: MemoryAdapter, sessionId: string) {
-  let seq = 0;
-  return (event: SessionEvent): Promise<void> => adapter.append(sessionId, event, { producerId: 'agent', epoch: 0, seq: seq++ });
-}
-
-const options = (adapter: MemoryAdapter, sessionId = 's1') => ({ sessionId, adapter, persistence: 'memory' as const, tabs: false, clientId: 'c1' });
 
 const Chat = defineComponent({
   props: {
@@ -44,34 +38,27 @@ describe('useDurableSession (Vue)', () => {
   it('renders the transcript from a stream of events', async () => {
     const adapter = memoryAdapter();
     const write = agent(adapter, 's1');
-    render(Chat, { props: { source: options(adapter) } });
+    render(Chat, { props: { source: bindingOptions(adapter) } });
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
-    await write({ type: 'prompt', turnId: 't1', text: 'Hi', clientId: 'other-tab' });
-    await write({ type: 'turn.start', turnId: 't1', agentId: 'bot' });
-    for (const text of ['Hel', 'lo ', 'there']) await write({ type: 'delta', turnId: 't1', agentId: 'bot', text });
-    await write({ type: 'turn.end', turnId: 't1', agentId: 'bot', reason: 'complete' });
+    await writeHelloTurn(write);
     await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hi: Hello there (complete)'));
   });
 
   it('calls send, steer and cancel through to the session', async () => {
     const adapter = memoryAdapter();
-    render(Chat, { props: { source: options(adapter) } });
+    render(Chat, { props: { source: bindingOptions(adapter) } });
     await fireEvent.click(screen.getByText('send'));
     await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hello:  (streaming)'));
     await fireEvent.click(screen.getByText('steer'));
     await fireEvent.click(screen.getByText('cancel'));
     await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hello:  (cancelled)'));
-    expect(adapter.events('s1')).toEqual([
-      { type: 'prompt', turnId: 't1', text: 'Hello', clientId: 'c1' },
-      { type: 'steer', turnId: 't1', text: 'shorter', clientId: 'c1' },
-      { type: 'cancel', turnId: 't1', clientId: 'c1' },
-    ]);
+    expect(adapter.events('s1')).toEqual(CONTROL_EVENTS);
   });
 
   it('opens one connection on mount and closes the session on unmount', async () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
-    const { unmount } = render(Chat, { props: { source: options(adapter) } });
+    const { unmount } = render(Chat, { props: { source: bindingOptions(adapter) } });
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
     await fireEvent.click(screen.getByText('send'));
     await waitFor(() => expect(screen.getByTestId('turn-t1')).toBeTruthy());
@@ -84,7 +71,7 @@ describe('useDurableSession (Vue)', () => {
   it('hydrates server HTML without a mismatch, then connects', async () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
-    const source = options(adapter);
+    const source = bindingOptions(adapter);
     const container = document.createElement('div');
     container.innerHTML = await renderToString(createSSRApp(Chat, { source }));
     expect(read).not.toHaveBeenCalled();
@@ -104,7 +91,7 @@ describe('useDurableSession (Vue)', () => {
   });
 
   it('never closes a session it was given', async () => {
-    const session = createDurableSession(options(memoryAdapter()));
+    const session = createDurableSession(bindingOptions(memoryAdapter()));
     const { unmount } = render(Chat, { props: { source: session } });
     await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
     unmount();
@@ -116,7 +103,7 @@ describe('useDurableSession (Vue)', () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
     const id = ref('a');
-    render(Chat, { props: { source: () => options(adapter, id.value) } });
+    render(Chat, { props: { source: () => bindingOptions(adapter, id.value) } });
     await waitFor(() => expect(read).toHaveBeenCalledTimes(1));
     id.value = 'b';
     await waitFor(() => expect(read).toHaveBeenCalledTimes(2));
@@ -129,7 +116,7 @@ describe('useDurableSession (Vue)', () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
     const scope = effectScope();
-    const chat = scope.run(() => useDurableSession(options(adapter)))!;
+    const chat = scope.run(() => useDurableSession(bindingOptions(adapter)))!;
     await vi.waitFor(() => expect(chat.status.value).toBe('live'));
     await chat.send('Hi', { turnId: 't1' });
     await vi.waitFor(() => expect(chat.turns.value.map((t) => t.prompt)).toEqual(['Hi']));
@@ -140,26 +127,19 @@ describe('useDurableSession (Vue)', () => {
 
   it('updates at most once per animation frame at 2,000 deltas a second, with no delta lost', async () => {
     vi.useFakeTimers();
-    vi.stubGlobal('requestAnimationFrame', (cb: FrameRequestCallback) => setTimeout(() => cb(performance.now()), 16));
-    vi.stubGlobal('cancelAnimationFrame', (id: number) => clearTimeout(id));
+    fakeAnimationFrames();
     const adapter = memoryAdapter();
     const write = agent(adapter, 's1');
     let renders = 0;
-    render(Chat, { props: { source: options(adapter), onRender: () => renders++ } });
+    render(Chat, { props: { source: bindingOptions(adapter), onRender: () => renders++ } });
     await vi.advanceTimersByTimeAsync(20);
     expect(screen.getByTestId('status').textContent).toBe('live');
     void write({ type: 'prompt', turnId: 't1', text: 'Count', clientId: 'x' });
     void write({ type: 'turn.start', turnId: 't1', agentId: 'bot' });
     await vi.advanceTimersByTimeAsync(20);
     const before = renders;
-    let expected = '';
-    for (let ms = 0; ms < 1000; ms++) {
-      for (const text of [`${2 * ms} `, `${2 * ms + 1} `]) {
-        expected += text;
-        void write({ type: 'delta', turnId: 't1', agentId: 'bot', text });
-      }
-      await vi.advanceTimersByTimeAsync(1);
-    }
+    // 2,000 deltas over one second of (fake) time: two per millisecond.
+    const expected = await stream2000Deltas(write);
     await vi.advanceTimersByTimeAsync(20);
     await nextTick();
     expect(adapter.events('s1')).toHaveLength(2002);
