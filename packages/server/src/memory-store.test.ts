@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from './memory-store';
 import { formatOffset, ZERO_OFFSET } from './offsets';
 import type { SessionStore } from './store';
+import { runStoreContract } from './store-contract';
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 const dec = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -287,4 +288,10 @@ describe('memoryStore idempotent producers', () => {
     expect((await s.append('a', { entries: [enc('x')], streamSeq: '2' })).status).toBe('appended');
     expect(await s.append('a', { entries: [enc('y')], streamSeq: '10' })).toEqual({ status: 'stream-seq-regression', last: '2' });
   });
+});
+
+// The contract every store passes. One process has one memory store: every "node" is that store.
+runStoreContract('memoryStore', () => {
+  let shared: SessionStore | undefined;
+  return { open: (options) => (shared ??= memoryStore({ ...options, sweepIntervalMs: 5 })) };
 });
