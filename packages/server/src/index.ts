@@ -50,6 +50,8 @@ export type {
 export { checkProducer } from './producer';
 export type { ProducerState, ProducerVerdict } from './producer';
 export { formatOffset, parseOffset, ZERO_OFFSET } from './offsets';
+export { mediaType, modeOf } from './content-type';
+export type { StreamMode } from './content-type';
 
 export { SessionServerError, statusOfCode } from './errors';
 export type { SessionServerErrorCode } from './errors';

@@ -1,0 +1,330 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import {
+  formatOffset,
+  mediaType,
+  modeOf,
+  parseOffset,
+  SessionServerError,
+  type AppendOptions,
+  type AppendOutcome,
+  type CreateOutcome,
+  type CreateStreamOptions,
+  type DeleteOutcome,
+  type ReadOptions,
+  type ReadOutcome,
+  type SessionStore,
+  type StreamInfo,
+  type StreamLookup,
+  type WaitOutcome,
+} from '@durable-session/server';
+import { ChangeFeed } from './change-feed';
+import { RedisConnection, RedisStoreError } from './connection';
+import { APPEND, CREATE, DELETE, FORK_SOURCE, HEAD, READ, RELEASE } from './scripts';
+
+/**
+ * Options of {@link redisStore}.
+ * @example
+ * redisStore({ url: 'redis://127.0.0.1:6379/0', prefix: 'chat:', retention: { maxEvents: 10_000 } });
+ */
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]`. Default: `REDIS_URL`, else `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Prefix of every key and of the change channel, so several apps share one Redis. Default `ds:`. */
+  prefix?: string;
+  /** Drop the oldest entries of every stream beyond `maxEvents`, or older than `maxAgeMs` (by `XTRIM`). */
+  retention?: { maxEvents?: number; maxAgeMs?: number };
+  /** Forget an idempotent producer after this long without an append from it. Default 7 days. */
+  producerTtlMs?: number;
+  /** At most this many entries per read (a read without `limit` too). Default 1000. */
+  maxReadEntries?: number;
+  /** The clock (ms), for tests. Every node must have the same time. Default `Date.now`. */
+  now?: () => number;
+  /** Background failures (the change feed's subscriber). Default `console.error`. */
+  onError?: (error: unknown) => void;
+}
+
+/** The JSON header every script replies with (positions, never formatted offsets). */
+interface Header {
+  status: string;
+  released?: string | false;
+  [field: string]: unknown;
+}
+
+interface RawInfo {
+  instance: string;
+  contentType: string;
+  tail: number;
+  start: number;
+  closed: boolean;
+  ttl: number | false;
+  exp: number | false;
+  createdAt: number;
+  fsrc: string | false;
+  foff: string | false;
+  fsub: number;
+}
+
+const SCRIPTS = { dsHead: HEAD, dsCreate: CREATE, dsForkSource: FORK_SOURCE, dsRelease: RELEASE, dsDelete: DELETE, dsAppend: APPEND, dsRead: READ };
+type ScriptName = keyof typeof SCRIPTS;
+
+/**
+ * A {@link SessionStore} on Redis Streams, for many server nodes sharing sessions: one Redis
+ * stream per session, every method one Lua script (atomic), live waits fanned out from one
+ * pub/sub connection per process. Keys are `<prefix>{<sessionId>}:<part>`, so every script
+ * touches one hash slot (Redis Cluster). An append whose reply was lost with the connection
+ * rejects (`connection-lost`) and is never resent by the client library: a retry with the same
+ * idempotent producer lands once.
+ * @example
+ * import { createSessionServer } from '@durable-session/server';
+ * import { redisStore } from '@durable-session/redis';
+ * const server = createSessionServer({ store: redisStore({ url: process.env.REDIS_URL }) });
+ */
+export function redisStore(options: RedisStoreOptions = {}): SessionStore {
+  return new RedisStore(options);
+}
+
+class RedisStore implements SessionStore {
+  readonly #connection: RedisConnection;
+  readonly #subscriber: Redis;
+  readonly #feed: ChangeFeed;
+  readonly #prefix: string;
+  readonly #channel: string;
+  readonly #now: () => number;
+  readonly #config: [string, string];
+  readonly #producerTtlMs: number;
+  readonly #maxReadEntries: number;
+  #closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    const url = options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const prefix = options.prefix ?? 'ds:';
+    // Named, so an operator (and the tests) can tell the store's connections apart in CLIENT LIST.
+    const redis = new Redis(url, { autoResendUnfulfilledCommands: false, connectionName: `${prefix}store` });
+    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 4, lua });
+    const onError = options.onError ?? ((error: unknown) => console.error('[durable-session redis]', error));
+    this.#connection = new RedisConnection(redis, onError);
+    this.#subscriber = new Redis(url, { autoResubscribe: false, connectionName: `${prefix}changes` });
+    this.#subscriber.on('error', () => undefined); // reconnects by itself; waits recheck after it
+    this.#prefix = prefix;
+    this.#channel = `${this.#prefix}changes`;
+    this.#now = options.now ?? Date.now;
+    this.#config = [String(options.retention?.maxEvents ?? 0), String(options.retention?.maxAgeMs ?? 0)];
+    this.#producerTtlMs = options.producerTtlMs ?? 7 * 24 * 60 * 60 * 1000;
+    this.#maxReadEntries = options.maxReadEntries ?? 1000;
+    this.#feed = new ChangeFeed({
+      subscriber: this.#subscriber,
+      channel: this.#channel,
+      recheck: (id, after) => this.#settledWait(id, after),
+      onError,
+    });
+  }
+
+  async create(id: string, options: CreateStreamOptions): Promise<CreateOutcome> {
+    this.#assertOpen();
+    if (options.fork === undefined) return this.#createStream(id, options, undefined);
+    const fork = options.fork;
+    const forkAt = fork.offset === undefined ? '' : parseOffset(fork.offset);
+    if (forkAt === undefined) return { status: 'invalid-fork', reason: `malformed fork offset: ${fork.offset}` };
+    const given = options.contentType === undefined ? '' : mediaType(options.contentType);
+    const [header, ...inherited] = await this.#run('dsForkSource', fork.source, [String(forkAt), String(fork.subOffset ?? 0), given]);
+    if (header.status !== 'ok') return header as unknown as CreateOutcome;
+    const created = await this.#createStream(id, options, { header, inherited });
+    if (created.status !== 'created') await this.#release(fork.source);
+    return created;
+  }
+
+  async #createStream(id: string, options: CreateStreamOptions, fork: { header: Header; inherited: Buffer[] } | undefined): Promise<CreateOutcome> {
+    const contentType = options.contentType ?? (fork?.header.contentType as string | undefined) ?? 'application/octet-stream';
+    const expiresAtMs = options.expiresAt === undefined ? undefined : Date.parse(options.expiresAt);
+    let ttl = options.ttlSeconds;
+    let exp = expiresAtMs;
+    if (fork !== undefined && ttl === undefined && exp === undefined) {
+      ttl = fork.header.ttl === false ? undefined : (fork.header.ttl as number);
+      exp = fork.header.exp === false ? undefined : (fork.header.exp as number);
+    }
+    const own = options.entries ?? [];
+    const args: Array<string | Uint8Array> = [
+      randomBytes(8).toString('hex'),
+      contentType,
+      mediaType(contentType),
+      modeOf(contentType),
+      options.contentType ?? '',
+      options.contentType === undefined ? '' : mediaType(options.contentType),
+      optional(options.ttlSeconds),
+      optional(expiresAtMs),
+      optional(ttl),
+      optional(exp),
+      options.closed === true ? '1' : '0',
+      options.fork?.source ?? '',
+      options.fork?.offset ?? '',
+      String(options.fork === undefined ? 0 : (options.fork.subOffset ?? 0)),
+      String(fork === undefined ? 0 : (fork.header.tail as number)),
+      String(own.length),
+      ...own,
+      ...(fork?.inherited ?? []),
+    ];
+    const [header] = await this.#run('dsCreate', id, args);
+    return header.status === 'created' || header.status === 'exists'
+      ? { status: header.status, stream: this.#info(id, header.stream as RawInfo) }
+      : (header as unknown as CreateOutcome);
+  }
+
+  async head(id: string, options: { touch?: boolean } = {}): Promise<StreamLookup> {
+    this.#assertOpen();
+    const [header] = await this.#run('dsHead', id, [options.touch === true ? '1' : '0']);
+    return header.status === 'ok' ? { status: 'ok', stream: this.#info(id, header.stream as RawInfo) } : (header as unknown as StreamLookup);
+  }
+
+  async append(id: string, options: AppendOptions): Promise<AppendOutcome> {
+    this.#assertOpen();
+    const p = options.producer;
+    const args: Array<string | Uint8Array> = [
+      options.contentType === undefined ? '' : mediaType(options.contentType),
+      options.close === true ? '1' : '0',
+      p?.id ?? '',
+      String(p?.epoch ?? 0),
+      String(p?.seq ?? 0),
+      options.streamSeq === undefined ? '0' : '1',
+      options.streamSeq ?? '',
+      String(this.#producerTtlMs),
+      ...options.entries,
+    ];
+    const [h] = await this.#run('dsAppend', id, args);
+    const at = (field: string): string => formatOffset(h[field] as number);
+    switch (h.status) {
+      case 'appended':
+        return { status: 'appended', first: at('first'), tail: at('tail'), closed: h.closed === true, producer: producerOf(h) };
+      case 'duplicate':
+        return { status: 'duplicate', tail: at('tail'), closed: h.closed === true, producer: producerOf(h) ?? { epoch: 0, seq: 0 } };
+      case 'closed':
+        return { status: 'closed', tail: at('tail') };
+      default:
+        return h as unknown as AppendOutcome;
+    }
+  }
+
+  async read(id: string, options: ReadOptions): Promise<ReadOutcome> {
+    this.#assertOpen();
+    const from = options.from === '-1' ? '' : parseOffset(options.from);
+    if (from === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${options.from}`);
+    const limit = Math.max(1, Math.min(options.limit ?? this.#maxReadEntries, this.#maxReadEntries));
+    const args = [String(from), String(limit), String(options.maxBytes ?? -1), options.touch === true ? '1' : '0'];
+    const [h, ...data] = await this.#run('dsRead', id, args);
+    if (h.status === 'offset-gone') return { status: 'offset-gone', earliest: formatOffset(h.earliest as number) };
+    if (h.status === 'offset-beyond-tail') return { status: 'offset-beyond-tail', tail: formatOffset(h.tail as number) };
+    if (h.status !== 'ok') return h as unknown as ReadOutcome;
+    const positions = Array.isArray(h.positions) ? (h.positions as Array<[number, number]>) : [];
+    return {
+      status: 'ok',
+      entries: positions.map(([offset, next], i) => ({ offset: formatOffset(offset), next: formatOffset(next), data: bytes(data[i]) })),
+      next: formatOffset(h.next as number),
+      upToDate: h.upToDate === true,
+      closed: h.closed === true,
+      stream: this.#info(id, h.stream as RawInfo),
+    };
+  }
+
+  async wait(id: string, after: string, signal: AbortSignal): Promise<WaitOutcome> {
+    this.#assertOpen();
+    const position = parseOffset(after);
+    if (position === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
+    if (signal.aborted) return 'aborted';
+    return new Promise<WaitOutcome>((resolve, reject) => {
+      const finish = (outcome: WaitOutcome): void => {
+        remove();
+        signal.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const onAbort = (): void => finish('aborted');
+      // Registered before the check: an append after the check is announced to this waiter.
+      const remove = this.#feed.add(id, { after: position, finish });
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#feed
+        .ready()
+        .then(() => this.#settledWait(id, position))
+        .then(
+          (outcome) => {
+            if (outcome !== undefined) finish(outcome);
+          },
+          (error: unknown) => {
+            remove();
+            signal.removeEventListener('abort', onAbort);
+            reject(error);
+          },
+        );
+    });
+  }
+
+  async delete(id: string): Promise<DeleteOutcome> {
+    this.#assertOpen();
+    const [header] = await this.#run('dsDelete', id, []);
+    return header.status as DeleteOutcome;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#feed.wakeAll('aborted');
+    await Promise.all([this.#connection.quit(), this.#subscriber.quit().catch(() => this.#subscriber.disconnect())]);
+  }
+
+  /** The outcome of a wait on `id` after `position` if it is already settled. */
+  async #settledWait(id: string, position: number): Promise<WaitOutcome | undefined> {
+    const [header] = await this.#run('dsHead', id, ['0']);
+    if (header.status !== 'ok') return 'not-found';
+    const stream = header.stream as RawInfo;
+    return stream.tail > position || stream.closed ? 'changed' : undefined;
+  }
+
+  /** Run one script on the keys of `id`; follow up on fork sources it released. */
+  async #run(name: ScriptName, id: string, args: ReadonlyArray<string | Uint8Array>): Promise<[Header, ...Buffer[]]> {
+    const base = `${this.#prefix}{${id}}:`;
+    const keys = [`${base}m`, `${base}l`, `${base}p`, `${base}z`];
+    const argv = [this.#channel, id, String(this.#now()), ...this.#config, ...args];
+    const reply = await this.#connection.script(name, keys, argv);
+    const [first, ...rest] = reply;
+    if (first === undefined) throw new RedisStoreError('bad-reply', `script ${name} answered nothing`);
+    const header = JSON.parse(first.toString('utf8')) as Header;
+    const released = header.released;
+    delete header.released;
+    if (typeof released === 'string') await this.#release(released);
+    return [header, ...rest];
+  }
+
+  /** A fork of `source` went away (one step on the source's keys, which may release its own source). */
+  async #release(source: string): Promise<void> {
+    await this.#run('dsRelease', source, []);
+  }
+
+  #info(id: string, raw: RawInfo): StreamInfo {
+    return {
+      id,
+      instance: raw.instance,
+      contentType: raw.contentType,
+      tail: formatOffset(raw.tail),
+      start: formatOffset(raw.start),
+      closed: raw.closed,
+      ttlSeconds: raw.ttl === false ? undefined : raw.ttl,
+      expiresAt: raw.exp === false ? undefined : new Date(raw.exp).toISOString(),
+      createdAt: raw.createdAt,
+      fork: raw.fsrc === false ? undefined : { source: raw.fsrc, offset: raw.foff === false ? undefined : raw.foff, subOffset: raw.fsub },
+    };
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new SessionServerError('closed', 'the store is closed');
+  }
+}
+
+function optional(value: number | undefined): string {
+  return value === undefined ? '' : String(value);
+}
+
+function producerOf(header: Header): { epoch: number; seq: number } | undefined {
+  return typeof header.epoch === 'number' && typeof header.seq === 'number' ? { epoch: header.epoch, seq: header.seq } : undefined;
+}
+
+function bytes(buffer: Buffer | undefined): Uint8Array {
+  return buffer === undefined ? new Uint8Array(0) : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
