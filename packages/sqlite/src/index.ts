@@ -1,0 +1,2 @@
+export { sqliteStore, SqliteStoreError } from './sqlite-store';
+export type { SqliteStoreOptions } from './sqlite-store';

@@ -1,0 +1,96 @@
+import type Database from 'better-sqlite3';
+
+/** The schema version this package writes (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS streams (
+  id TEXT PRIMARY KEY,
+  instance TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_access INTEGER NOT NULL,
+  ttl_seconds INTEGER,
+  expires_at INTEGER,
+  req_content_type TEXT,
+  req_ttl_seconds INTEGER,
+  req_expires_at INTEGER,
+  fork_source TEXT,
+  fork_offset TEXT,
+  fork_sub INTEGER NOT NULL DEFAULT 0,
+  closed INTEGER NOT NULL DEFAULT 0,
+  start_pos INTEGER NOT NULL,
+  tail_pos INTEGER NOT NULL,
+  last_stream_seq TEXT,
+  forks INTEGER NOT NULL DEFAULT 0,
+  soft_deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS entries (
+  stream TEXT NOT NULL,
+  end_pos INTEGER NOT NULL,
+  pos INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  batch_end INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (stream, end_pos)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS producers (
+  stream TEXT NOT NULL,
+  producer TEXT NOT NULL,
+  epoch INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (stream, producer)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS producers_by_age ON producers (stream, at);
+`;
+
+/**
+ * Open the schema on a database: WAL (readers never block the writer, and an append is
+ * durable against a killed process once its transaction committed), foreign writers wait
+ * up to 5 s for the lock.
+ */
+export function prepareDatabase(db: Database.Database, synchronous: 'normal' | 'full'): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
+/** A row of `streams`. */
+export interface StreamRow {
+  id: string;
+  instance: string;
+  content_type: string;
+  media_type: string;
+  mode: 'json' | 'bytes';
+  created_at: number;
+  last_access: number;
+  ttl_seconds: number | null;
+  expires_at: number | null;
+  req_content_type: string | null;
+  req_ttl_seconds: number | null;
+  req_expires_at: number | null;
+  fork_source: string | null;
+  fork_offset: string | null;
+  fork_sub: number;
+  closed: number;
+  start_pos: number;
+  tail_pos: number;
+  last_stream_seq: string | null;
+  forks: number;
+  soft_deleted: number;
+}
+
+/** A row of `entries`: `pos` is where it starts, `end_pos` where the next one does. */
+export interface EntryRow {
+  end_pos: number;
+  pos: number;
+  at: number;
+  batch_end: number;
+  data: Buffer;
+}
