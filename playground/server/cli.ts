@@ -1,6 +1,11 @@
+import { openStore, parseStoreSetting } from '@durable-session/server';
 import { startPlayground, type PlaygroundOptions } from './index';
 
-/** Read the options from the environment: `PORT`, `HOST`, `PLAYGROUND_TOKENS_PER_SECOND`. */
+/**
+ * Read the options from the environment: `PORT`, `HOST`, `PLAYGROUND_TOKENS_PER_SECOND`, and
+ * `DURABLE_SESSION_STORE` (`memory`, the default; `redis://host:port[/db]`; `redis` for `REDIS_URL`;
+ * `sqlite:<path>`), the CLI's `--store` setting.
+ */
 function optionsFromEnv(env: NodeJS.ProcessEnv): PlaygroundOptions {
   const number = (name: string, min: number): number | undefined => {
     const raw = env[name];
@@ -19,23 +24,32 @@ function optionsFromEnv(env: NodeJS.ProcessEnv): PlaygroundOptions {
 }
 
 async function main(): Promise<void> {
-  const playground = await startPlayground(optionsFromEnv(process.env));
+  const options = optionsFromEnv(process.env);
+  const store = await openStore(parseStoreSetting(process.env.DURABLE_SESSION_STORE || 'memory', process.env));
+  if (store !== undefined) options.store = store;
+  const playground = await startPlayground(options).catch(async (error: unknown) => {
+    await store?.close();
+    throw error;
+  });
   process.stdout.write(`durable-session playground on ${playground.url}\n`);
   process.stdout.write(`  React ${playground.url}/   Vue ${playground.url}/vue.html   Svelte ${playground.url}/svelte.html\n`);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    playground.close().then(
-      () => {
-        // Everything is closed; should a stray handle keep the loop alive, do not hang.
-        setTimeout(() => process.exit(), 2000).unref();
-      },
-      (error: unknown) => {
-        process.stderr.write(`durable-session playground: error while stopping: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
+    playground
+      .close()
+      .then(() => store?.close())
+      .then(
+        () => {
+          // Everything is closed; should a stray handle keep the loop alive, do not hang.
+          setTimeout(() => process.exit(), 2000).unref();
+        },
+        (error: unknown) => {
+          process.stderr.write(`durable-session playground: error while stopping: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

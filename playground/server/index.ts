@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { initialSessionState, reduceSession, type SessionEvent, type Turn } from '@durable-session/core';
-import { createSessionServer, listen, SessionServerError } from '@durable-session/server';
+import { createSessionServer, listen, SessionServerError, type SessionStore } from '@durable-session/server';
 import { playgroundAgent, type AbortedTurn } from './agent';
 import { staticFiles } from './static-files';
 
@@ -23,6 +23,11 @@ export interface PlaygroundOptions {
   staticDir?: string;
   /** Background failures (agents, store, responses). Default `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * Where sessions live. Default: the server's own memory store. Pass a shared store (Redis) to
+   * run several playground nodes on the same sessions; the caller closes it.
+   */
+  store?: SessionStore;
 }
 
 /**
@@ -68,7 +73,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   const onError = options.onError ?? ((error: unknown) => console.error('[playground]', error));
   const files = staticFiles(options.staticDir ?? defaultStaticDir());
   const abortedTurns: AbortedTurn[] = [];
-  const server = createSessionServer({ onError });
+  const server = createSessionServer(options.store === undefined ? { onError } : { onError, store: options.store });
   server.host.onPrompt(
     playgroundAgent({ tokensPerSecond: options.tokensPerSecond ?? 30, onAbort: (turn) => abortedTurns.push(turn), onError }),
     { agentId: 'assistant' },

@@ -28,9 +28,15 @@ import { APPEND, CREATE, DELETE, FORK_SOURCE, HEAD, READ, RELEASE } from './scri
  * redisStore({ url: 'redis://127.0.0.1:6379/0', prefix: 'chat:', retention: { maxEvents: 10_000 } });
  */
 export interface RedisStoreOptions {
-  /** `redis://[user:password@]host:port[/db]`. Default: `REDIS_URL`, else `redis://127.0.0.1:6379`. */
+  /**
+   * `redis://[user:password@]host:port[/db][?prefix=<prefix>]`. Default: `REDIS_URL`, else
+   * `redis://127.0.0.1:6379`.
+   */
   url?: string;
-  /** Prefix of every key and of the change channel, so several apps share one Redis. Default `ds:`. */
+  /**
+   * Prefix of every key and of the change channel, so several apps share one Redis. Default: the
+   * URL's `prefix` parameter, else `ds:`.
+   */
   prefix?: string;
   /** Drop the oldest entries of every stream beyond `maxEvents`, or older than `maxAgeMs` (by `XTRIM`). */
   retention?: { maxEvents?: number; maxAgeMs?: number };
@@ -97,8 +103,7 @@ class RedisStore implements SessionStore {
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
-    const url = options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const prefix = options.prefix ?? 'ds:';
+    const { url, prefix } = connectionOf(options);
     // Named, so an operator (and the tests) can tell the store's connections apart in CLIENT LIST.
     const redis = new Redis(url, { autoResendUnfulfilledCommands: false, connectionName: `${prefix}store` });
     for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 4, lua });
@@ -315,6 +320,18 @@ class RedisStore implements SessionStore {
   #assertOpen(): void {
     if (this.#closed) throw new SessionServerError('closed', 'the store is closed');
   }
+}
+
+/** The URL for ioredis (without our `prefix` parameter) and the key prefix. */
+function connectionOf(options: RedisStoreOptions): { url: string; prefix: string } {
+  const given = options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const query = given.indexOf('?');
+  const params = new URLSearchParams(query < 0 ? '' : given.slice(query + 1));
+  const fromUrl = params.get('prefix');
+  params.delete('prefix');
+  const rest = params.toString();
+  const url = (query < 0 ? given : given.slice(0, query)) + (rest === '' ? '' : `?${rest}`);
+  return { url, prefix: options.prefix ?? fromUrl ?? 'ds:' };
 }
 
 function optional(value: number | undefined): string {

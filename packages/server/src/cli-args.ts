@@ -1,8 +1,12 @@
+import { parseStoreSetting, StoreLoadError, type StoreSetting } from './store-loader';
+
 /** What the `durable-session-server` command line asked for. */
 export interface CliOptions {
   port: number;
   host: string;
-  store: 'memory';
+  /** `memory`, a `redis://` URL or `sqlite:<path>`, as given (see {@link CliOptions.storeSetting}). */
+  store: string;
+  storeSetting: StoreSetting;
   demoAgent: boolean;
   /** Per-word delay of the demo agent, in ms. */
   demoDelayMs: number | undefined;
@@ -23,7 +27,11 @@ Serves durable sessions (the Durable Streams protocol at /v1/stream/<sessionId>)
 Options:
   --port <n>               TCP port; 0 picks a free one (default 4437)
   --host <address>         interface to bind (default 127.0.0.1)
-  --store memory           where sessions live (default memory)
+  --store <store>          where sessions live (default: DURABLE_SESSION_STORE, else memory):
+                             memory                   this process only, nothing kept
+                             redis://host:port[/db]   shared by every node on that Redis
+                             redis                    the Redis at REDIS_URL
+                             sqlite:<path>            one node, kept in a file across restarts
   --demo-agent             answer every prompt with the built-in demo agent
   --demo-delay <ms>        pause between the demo agent's words (default 30)
   --long-poll-timeout <ms> how long a long-poll waits before 204 (default 20000)
@@ -34,20 +42,23 @@ Options:
 const VALUE_FLAGS = new Set(['--port', '--host', '--store', '--demo-delay', '--long-poll-timeout', '--max-body-bytes']);
 
 /**
- * Parse the CLI arguments (without `node` and the script path).
+ * Parse the CLI arguments (without `node` and the script path). `env` supplies
+ * `DURABLE_SESSION_STORE` (the default of `--store`) and `REDIS_URL` (for `--store redis`).
  * @throws {CliUsageError} on unknown flags, missing or invalid values.
  */
-export function parseCliArgs(argv: readonly string[]): CliOptions {
+export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): CliOptions {
   const options: CliOptions = {
     port: 4437,
     host: '127.0.0.1',
     store: 'memory',
+    storeSetting: { kind: 'memory' },
     demoAgent: false,
     demoDelayMs: undefined,
     longPollTimeoutMs: undefined,
     maxBodyBytes: undefined,
     help: false,
   };
+  if (env.DURABLE_SESSION_STORE) setStore(options, env.DURABLE_SESSION_STORE, env);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.indexOf('=');
@@ -67,8 +78,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         options.host = value as string;
         break;
       case '--store':
-        if (value !== 'memory') throw new CliUsageError(`unknown store: ${String(value)} (available: memory)`);
-        options.store = 'memory';
+        setStore(options, value as string, env);
         break;
       case '--demo-agent':
         options.demoAgent = true;
@@ -91,6 +101,16 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     }
   }
   return options;
+}
+
+function setStore(options: CliOptions, value: string, env: Readonly<Record<string, string | undefined>>): void {
+  try {
+    options.storeSetting = parseStoreSetting(value, env);
+    options.store = value;
+  } catch (error) {
+    if (error instanceof StoreLoadError) throw new CliUsageError(error.message);
+    throw error;
+  }
 }
 
 function integer(flag: string, value: string | undefined, min: number, max: number): number {

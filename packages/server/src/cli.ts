@@ -3,11 +3,17 @@ import { CliUsageError, parseCliArgs, USAGE, type CliOptions } from './cli-args'
 import { demoAgent } from './demo-agent';
 import { listen } from './listen';
 import { createSessionServer, type SessionServerOptions } from './server';
+import { openStore, type StoreSetting } from './store-loader';
+
+function describe(setting: StoreSetting): string {
+  if (setting.kind === 'redis') return setting.url.replace(/\/\/[^@/]*@/, '//***@'); // never print a password
+  return setting.kind === 'sqlite' ? `sqlite:${setting.path}` : 'memory';
+}
 
 async function main(argv: readonly string[]): Promise<void> {
   let options: CliOptions;
   try {
-    options = parseCliArgs(argv);
+    options = parseCliArgs(argv, process.env);
   } catch (error) {
     if (!(error instanceof CliUsageError)) throw error;
     process.stderr.write(`durable-session-server: ${error.message}\n\n${USAGE}`);
@@ -19,7 +25,9 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
-  const serverOptions: SessionServerOptions = {}; // --store memory: the server's own memory store
+  const serverOptions: SessionServerOptions = {};
+  const store = await openStore(options.storeSetting); // undefined for memory: the server's own
+  if (store !== undefined) serverOptions.store = store;
   if (options.longPollTimeoutMs !== undefined) serverOptions.longPollTimeoutMs = options.longPollTimeoutMs;
   if (options.maxBodyBytes !== undefined) serverOptions.maxBodyBytes = options.maxBodyBytes;
   const server = createSessionServer(serverOptions);
@@ -35,6 +43,7 @@ async function main(argv: readonly string[]): Promise<void> {
     void (async () => {
       await running.close();
       await server.close();
+      await store?.close(); // the server closes only a store it created
     })().then(
       () => {
         process.exitCode = 0;
@@ -49,7 +58,7 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  process.stdout.write(`durable-session-server listening on ${running.url}\n`);
+  process.stdout.write(`durable-session-server listening on ${running.url}\nstore: ${describe(options.storeSetting)}\n`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -30,6 +30,8 @@ export type { Authorize, SessionAction } from './protocol/config';
 export type { CorsOrigin } from './protocol/headers';
 
 export { memoryStore } from './memory-store';
+export { openStore, parseStoreSetting, StoreLoadError } from './store-loader';
+export type { StoreSetting } from './store-loader';
 export type { MemoryStoreOptions } from './memory-store';
 export type {
   AppendOptions,
