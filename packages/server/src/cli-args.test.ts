@@ -18,9 +18,12 @@ describe('parseCliArgs', () => {
       demoDelayMs: 5,
       longPollTimeoutMs: 1500,
       maxBodyBytes: 2048,
+      turnLeaseSeconds: undefined,
       help: false,
     });
     expect(parseCliArgs(['-h']).help).toBe(true);
+    expect(parseCliArgs(['--turn-lease', '2']).turnLeaseSeconds).toBe(2);
+    expect(() => parseCliArgs(['--turn-lease', '0'])).toThrow(CliUsageError);
   });
 
   it('refuses unknown flags, missing or invalid values, and unknown stores', () => {

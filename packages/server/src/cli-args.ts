@@ -12,6 +12,8 @@ export interface CliOptions {
   demoDelayMs: number | undefined;
   longPollTimeoutMs: number | undefined;
   maxBodyBytes: number | undefined;
+  /** Seconds a running turn's lease lasts (the bound on ending a dead node's turns). */
+  turnLeaseSeconds: number | undefined;
   help: boolean;
 }
 
@@ -36,10 +38,12 @@ Options:
   --demo-delay <ms>        pause between the demo agent's words (default 30)
   --long-poll-timeout <ms> how long a long-poll waits before 204 (default 20000)
   --max-body-bytes <n>     largest accepted request body (default 1048576)
+  --turn-lease <s>         a running turn's lease in the store: another node ends the turns of a
+                           node that died within about 4/3 of it (default 6)
   -h, --help               show this help
 `;
 
-const VALUE_FLAGS = new Set(['--port', '--host', '--store', '--demo-delay', '--long-poll-timeout', '--max-body-bytes']);
+const VALUE_FLAGS = new Set(['--port', '--host', '--store', '--demo-delay', '--long-poll-timeout', '--max-body-bytes', '--turn-lease']);
 
 /**
  * Parse the CLI arguments (without `node` and the script path). `env` supplies
@@ -56,6 +60,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     demoDelayMs: undefined,
     longPollTimeoutMs: undefined,
     maxBodyBytes: undefined,
+    turnLeaseSeconds: undefined,
     help: false,
   };
   if (env.DURABLE_SESSION_STORE) setStore(options, env.DURABLE_SESSION_STORE, env);
@@ -91,6 +96,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         break;
       case '--max-body-bytes':
         options.maxBodyBytes = integer(flag, value, 1, 1024 * 1024 * 1024);
+        break;
+      case '--turn-lease':
+        options.turnLeaseSeconds = integer(flag, value, 1, 3600);
         break;
       case '-h':
       case '--help':

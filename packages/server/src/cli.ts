@@ -30,6 +30,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (store !== undefined) serverOptions.store = store;
   if (options.longPollTimeoutMs !== undefined) serverOptions.longPollTimeoutMs = options.longPollTimeoutMs;
   if (options.maxBodyBytes !== undefined) serverOptions.maxBodyBytes = options.maxBodyBytes;
+  if (options.turnLeaseSeconds !== undefined) serverOptions.turnLeaseSeconds = options.turnLeaseSeconds;
   const server = createSessionServer(serverOptions);
   if (options.demoAgent) {
     server.host.onPrompt(demoAgent(options.demoDelayMs === undefined ? {} : { delayMs: options.demoDelayMs }), { agentId: 'demo' });

@@ -2,6 +2,7 @@ import type { CancelEvent, PromptEvent, SessionEvent, SteerEvent } from '@durabl
 import { sleep } from './abort';
 import { SessionServerError } from './errors';
 import { follow } from './follow';
+import { TurnLeases } from './lease';
 import { utf8 } from './protocol/responses';
 import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
 import type { AppendOptions, SessionStore, StoredEntry } from './store';
@@ -44,6 +45,12 @@ export interface SessionHostOptions {
   indexStreamId?: string;
   /** How long `close()` waits for running agents to wind down. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /**
+   * The lease of a running turn, in whole seconds: the node running it renews it in the store
+   * every third of that; when its node dies, another node watching the session ends the turn
+   * `error` within about 4/3 of it. Default 6.
+   */
+  turnLeaseSeconds?: number;
 }
 
 /**
@@ -117,6 +124,7 @@ class Host implements SessionHost {
   readonly #watched = new Map<string, Watched>();
   readonly #registrations = new Set<Registration>();
   readonly #tasks = new Set<Promise<void>>();
+  readonly #leases: TurnLeases;
   #index: AbortController | undefined;
   #indexReady: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -126,6 +134,11 @@ class Host implements SessionHost {
     this.#onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
     this.#indexId = options.indexStreamId ?? '__sessions';
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    const leaseSeconds = options.turnLeaseSeconds ?? 6;
+    if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) {
+      throw new SessionServerError('bad-request', `turnLeaseSeconds must be a whole number of seconds ≥ 1, not ${leaseSeconds}`);
+    }
+    this.#leases = new TurnLeases({ store: this.#store, leaseSeconds, onError: this.#onError });
   }
 
   session(id: string): SessionHandle {
@@ -193,6 +206,7 @@ class Host implements SessionHost {
   async #shutdown(): Promise<void> {
     const reason = new SessionServerError('closed', 'the session host shut down');
     this.#lifetime.abort(reason);
+    this.#leases.close();
     for (const watched of this.#watched.values()) {
       watched.watcher?.abort();
       for (const turn of watched.turns) turn.cancel(reason);
@@ -326,6 +340,12 @@ class Host implements SessionHost {
           remember(watched.recentSteers, sdkEvent);
           for (const turn of watched.turns) if (turn.turnId === sdkEvent.turnId) turn.pushSteer(sdkEvent);
           break;
+        case 'turn.start': // whoever runs it (this node too): should its node die, its lease lapses
+          this.#leases.track(watched.id, sdkEvent.turnId, sdkEvent.agentId);
+          break;
+        case 'turn.end':
+          this.#leases.forget(watched.id, sdkEvent.turnId, sdkEvent.agentId);
+          break;
         default:
           break;
       }
@@ -381,6 +401,7 @@ class Host implements SessionHost {
     // Synchronous from here: the watcher starts before turn.start is written, so it sees every later cancel.
     const watched = this.#watchedOf(sessionId);
     if (watched.watcher === undefined) this.#startWatcher(watched, head.stream.tail);
+    const lease = { release: undefined as (() => void) | undefined, ended: false };
     const turn = createTurn({
       store: this.#store,
       sessionId,
@@ -388,6 +409,8 @@ class Host implements SessionHost {
       agentId,
       origin: origin ?? head.stream.tail,
       onEnd: () => {
+        lease.ended = true;
+        lease.release?.();
         watched.turns.delete(turn);
         this.#stopIfIdle(watched);
       },
@@ -402,7 +425,16 @@ class Host implements SessionHost {
       this.#stopIfIdle(watched);
       throw error;
     }
+    this.#holdLease(turn, lease);
     return turn;
+  }
+
+  /** Hold the claimed turn's lease until it ends (renewal failures are reported, and retried). */
+  #holdLease(turn: TurnControl, lease: { release: (() => void) | undefined; ended: boolean }): void {
+    this.#leases.hold(turn.sessionId, turn.turnId, turn.agentId).then((release) => {
+      lease.release = release;
+      if (lease.ended) release();
+    }, this.#onError);
   }
 
   #track(task: Promise<void>): void {

@@ -1,4 +1,4 @@
-import { createSessionHost, type SessionHost } from './host';
+import { createSessionHost, type SessionHostOptions, type SessionHost } from './host';
 import { memoryStore } from './memory-store';
 import type { Authorize } from './protocol/config';
 import { createProtocolHandler, type ProtocolHandlerOptions } from './protocol/handler';
@@ -16,6 +16,8 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
   authorize?: Authorize;
   /** How long `close()` waits for running agents. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /** The lease of a running turn, in seconds (see {@link SessionHostOptions.turnLeaseSeconds}). Default 6. */
+  turnLeaseSeconds?: number;
 }
 
 /**
@@ -51,6 +53,7 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
   const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
   const hostOptions: Parameters<typeof createSessionHost>[0] = { store, onError };
   if (options.closeTimeoutMs !== undefined) hostOptions.closeTimeoutMs = options.closeTimeoutMs;
+  if (options.turnLeaseSeconds !== undefined) hostOptions.turnLeaseSeconds = options.turnLeaseSeconds;
   const host = createSessionHost(hostOptions);
   const handler = createProtocolHandler({
     ...options,

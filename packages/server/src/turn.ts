@@ -1,6 +1,7 @@
 import type { CancelEvent, SteerEvent, TurnEndReason } from '@durable-session/core';
 import { sleep } from './abort';
 import { AsyncQueue } from './async-queue';
+import { turnProducerId } from './lease';
 import { SessionServerError } from './errors';
 import { utf8 } from './protocol/responses';
 import type { SessionStore } from './store';
@@ -92,7 +93,7 @@ class Turn implements TurnControl {
     this.origin = options.origin;
     this.#store = options.store;
     this.#onEnd = options.onEnd;
-    this.#producerId = `turn/${options.turnId}/${options.agentId}`;
+    this.#producerId = turnProducerId(options.turnId, options.agentId);
   }
 
   get signal(): AbortSignal {
