@@ -59,7 +59,7 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  process.stdout.write(`durable-session-server listening on ${running.url}\nstore: ${describe(options.storeSetting)}\n`);
+  process.stdout.write(`durable-session-server listening on ${running.url}\nstore: ${describe(options.storeSetting)}\nnode: ${server.host.nodeId}\n`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

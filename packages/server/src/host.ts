@@ -51,6 +51,8 @@ export interface SessionHostOptions {
    * `error` within about 4/3 of it. Default 6.
    */
   turnLeaseSeconds?: number;
+  /** This node's name in the turn leases it holds. Default: a random id. */
+  nodeId?: string;
 }
 
 /**
@@ -64,6 +66,8 @@ export interface SessionHostOptions {
  * });
  */
 export interface SessionHost {
+  /** This node's id, as named in the turn leases it holds. */
+  readonly nodeId: string;
   /** A handle on one session (nothing is read or written until you use it). */
   session(id: string): SessionHandle;
   /**
@@ -116,6 +120,7 @@ class Watched {
 }
 
 class Host implements SessionHost {
+  readonly nodeId: string;
   readonly #store: SessionStore;
   readonly #onError: (error: unknown) => void;
   readonly #indexId: string;
@@ -138,7 +143,8 @@ class Host implements SessionHost {
     if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1) {
       throw new SessionServerError('bad-request', `turnLeaseSeconds must be a whole number of seconds ≥ 1, not ${leaseSeconds}`);
     }
-    this.#leases = new TurnLeases({ store: this.#store, leaseSeconds, onError: this.#onError });
+    this.nodeId = options.nodeId ?? randomId();
+    this.#leases = new TurnLeases({ store: this.#store, leaseSeconds, nodeId: this.nodeId, onError: this.#onError });
   }
 
   session(id: string): SessionHandle {

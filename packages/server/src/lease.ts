@@ -14,8 +14,11 @@ export function turnProducerId(turnId: string, agentId: string): string {
   return `turn/${turnId}/${agentId}`;
 }
 
-/** The stream whose sliding TTL is the lease of a running turn. */
-function leaseId(sessionId: string, turnId: string, agentId: string): string {
+/**
+ * The stream whose sliding TTL is the lease of a running turn; its one entry names the node
+ * holding it (`{ type: 'lease', node, sessionId, turnId, agentId }`).
+ */
+export function leaseId(sessionId: string, turnId: string, agentId: string): string {
   return `__lease/${sessionId}/${turnId}/${agentId}`;
 }
 
@@ -44,8 +47,11 @@ export class TurnLeases {
   #checking = false;
   #closed = false;
 
-  constructor(options: { store: SessionStore; leaseSeconds: number; onError: (error: unknown) => void }) {
+  readonly #nodeId: string;
+
+  constructor(options: { store: SessionStore; leaseSeconds: number; nodeId: string; onError: (error: unknown) => void }) {
     this.#store = options.store;
+    this.#nodeId = options.nodeId;
     this.#seconds = options.leaseSeconds;
     this.#onError = options.onError;
   }
@@ -62,13 +68,16 @@ export class TurnLeases {
    */
   async hold(sessionId: string, turnId: string, agentId: string): Promise<() => void> {
     const id = leaseId(sessionId, turnId, agentId);
-    await this.#store.create(id, { contentType: 'application/json', ttlSeconds: this.#seconds });
+    // The lease names its holder, so an operator can tell which node runs a turn.
+    const holder = utf8(JSON.stringify({ type: 'lease', node: this.#nodeId, sessionId, turnId, agentId }));
+    const take = (): Promise<unknown> => this.#store.create(id, { contentType: 'application/json', ttlSeconds: this.#seconds, entries: [holder] });
+    await take();
     const beat = setInterval(() => {
       this.#store
         .head(id, { touch: true })
         .then(async (lease) => {
           // Lost (the store forgot it, or it expired during a store outage): take it again.
-          if (lease.status !== 'ok') await this.#store.create(id, { contentType: 'application/json', ttlSeconds: this.#seconds });
+          if (lease.status !== 'ok') await take();
         })
         .catch(this.#onError);
     }, this.periodMs);
