@@ -42,7 +42,7 @@ export interface RedisStoreOptions {
   retention?: { maxEvents?: number; maxAgeMs?: number };
   /** Forget an idempotent producer after this long without an append from it. Default 7 days. */
   producerTtlMs?: number;
-  /** At most this many entries per read (a read without `limit` too). Default 1000. */
+  /** At most this many entries per read (a read without `limit` too): one Lua call holds Redis for its duration. Default 4000. */
   maxReadEntries?: number;
   /** The clock (ms), for tests. Every node must have the same time. Default `Date.now`. */
   now?: () => number;
@@ -116,7 +116,7 @@ class RedisStore implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#config = [String(options.retention?.maxEvents ?? 0), String(options.retention?.maxAgeMs ?? 0)];
     this.#producerTtlMs = options.producerTtlMs ?? 7 * 24 * 60 * 60 * 1000;
-    this.#maxReadEntries = options.maxReadEntries ?? 1000;
+    this.#maxReadEntries = options.maxReadEntries ?? 4000;
     this.#feed = new ChangeFeed({
       subscriber: this.#subscriber,
       channel: this.#channel,
