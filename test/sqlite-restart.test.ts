@@ -1,7 +1,8 @@
 /**
  * The SQLite store survives its process: the CLI is kill -9ed mid-answer and restarted on the
  * same file and port; a client reloading from IndexedDB resumes from its saved offset with
- * `recovered: true`, and nothing acknowledged is lost or repeated.
+ * `recovered: true`, nothing acknowledged is lost or repeated, and the restarted node ends the turn
+ * its previous process left unfinished.
  * Build first: `npm run build`.
  */
 import 'fake-indexeddb/auto';
@@ -33,7 +34,7 @@ async function freePort(): Promise<number> {
 }
 
 async function start(port: number): Promise<ChildProcess> {
-  const cli = await startCli(['--port', String(port), '--store', `sqlite:${join(dir, 'sessions.db')}`, '--demo-agent', '--demo-delay', '10']);
+  const cli = await startCli(['--port', String(port), '--store', `sqlite:${join(dir, 'sessions.db')}`, '--demo-agent', '--demo-delay', '10', '--turn-lease', '1']);
   children.push(cli.process);
   return cli.process;
 }
@@ -95,6 +96,12 @@ it('kill -9 mid-answer, restart on the same file: the client resumes with recove
   expect(resumed.recovered).toBe(true);
   expect(firstOffsets[0]).not.toBe('-1'); // it read from its saved offset, not from the start
   expect(turnOf(reloaded.get(), turnId)?.text).toBe(text); // nothing repeated, nothing missing
+  // The turn the killed process left unfinished is ended by the restarted one, once its lease lapsed.
+  const reaped = await waitFor(reloaded, (s) => turnOf(s, turnId)?.status === 'error', 20_000);
+  expect(turnOf(reaped, turnId)?.text).toBe(text);
+  expect((await log(baseUrl, sessionId)).filter((e) => e.type === 'turn.end')).toEqual([
+    { type: 'turn.end', turnId, agentId: 'demo', reason: 'error', error: expect.stringContaining('lease expired') },
+  ]);
 
   // The restarted node serves the session on: a new prompt is answered.
   const next = await reloaded.send('answer with 5 words');

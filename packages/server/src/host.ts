@@ -114,6 +114,8 @@ class Watched {
   readonly handledPrompts = new Set<string>();
   /** Listed in the session index while prompt handlers run. */
   wantsPrompts = false;
+  /** Prompts before this offset were there before this host watched: not answered. */
+  promptsFrom: string | undefined;
   watcher: AbortController | undefined;
 
   constructor(readonly id: string) {}
@@ -276,7 +278,11 @@ class Host implements SessionHost {
     if (start === undefined && this.#watched.get(sessionId)?.watcher === undefined) {
       const head = await this.#store.head(sessionId);
       if (head.status !== 'ok') return;
-      start = head.stream.tail;
+      // A session that existed before we started: answer only its new prompts, but read it from
+      // the start, so that turns left unfinished by a node that died (or by this node's previous
+      // process) are tracked, and ended once their lease is found gone.
+      this.#watchedOf(sessionId).promptsFrom = head.stream.tail;
+      start = '-1';
     }
     // Synchronous from here: nothing can start or drop this session's watcher in between.
     const watched = this.#watchedOf(sessionId);
@@ -360,6 +366,7 @@ class Host implements SessionHost {
 
   #onPromptEvent(watched: Watched, prompt: PromptEvent, offset: string): void {
     if (!watched.wantsPrompts || this.#registrations.size === 0 || watched.handledPrompts.has(prompt.turnId)) return;
+    if (watched.promptsFrom !== undefined && offset < watched.promptsFrom) return;
     watched.handledPrompts.add(prompt.turnId);
     if (watched.handledPrompts.size > 10 * RECENT_LIMIT) {
       watched.handledPrompts.delete(watched.handledPrompts.values().next().value as string);

@@ -75,4 +75,20 @@ describe('turn leases', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(ends(await events(store, 's'), 't2')).toEqual([{ type: 'turn.end', turnId: 't2', agentId: 'slow', reason: 'complete' }]);
   });
+
+  it('a node that starts after the turn did (a restart) finds it unfinished and ends it; old prompts stay unanswered', async () => {
+    const store = memoryStore();
+    const before = host(store, 1);
+    await before.session('s').ensure();
+    const producer = { id: turnProducerId('t3', 'ghost'), epoch: 0, seq: 0 };
+    await store.append('s', { entries: [enc({ type: 'prompt', turnId: 'old', clientId: 'c', text: 'hi' })] });
+    await store.append('s', { entries: [enc({ type: 'turn.start', turnId: 't3', agentId: 'ghost' })], producer });
+    await before.close(); // the node that was running t3 is gone; a new one starts on the same store
+    const answered: string[] = [];
+    const after = host(store, 1);
+    after.onPrompt(({ prompt }) => void answered.push(prompt.turnId), { agentId: 'fresh' });
+    await until(store, 's', (log) => ends(log, 't3').length > 0, 5000);
+    expect(ends(await events(store, 's'), 't3')).toMatchObject([{ reason: 'error' }]);
+    expect(answered).toEqual([]);
+  });
 });
