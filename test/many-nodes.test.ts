@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDurableSession, httpAdapter, waitFor, type DurableSession, type SessionEvent, type SessionSnapshot } from '@durable-session/core';
 import { redisStore } from '@durable-session/redis';
 import { startCli } from './support/cli';
+import { sessionLog as log } from './support/session-log';
 import { deleteKeys, REDIS_URL } from './support/redis';
 
 const prefixes: string[] = [];
@@ -51,20 +52,6 @@ function client(sessionId: string, baseUrl: string, clientId: string): DurableSe
   const c = createDurableSession({ sessionId, adapter, persistence: 'memory', clientId, reconnect: { initialDelayMs: 10, maxDelayMs: 200 } });
   clients.push(c);
   return c;
-}
-
-/** Every event of a session, read over HTTP from a node (bounded). */
-async function log(baseUrl: string, sessionId: string): Promise<SessionEvent[]> {
-  const events: SessionEvent[] = [];
-  let offset = '-1';
-  for (let i = 0; i < 1000; i++) {
-    const res = await fetch(`${baseUrl}/v1/stream/${sessionId}?offset=${offset}`);
-    if (res.status !== 200) throw new Error(`read ${sessionId}: ${res.status}`);
-    events.push(...((await res.json()) as SessionEvent[]));
-    offset = res.headers.get('stream-next-offset') ?? offset;
-    if (res.headers.get('stream-up-to-date') === 'true') return events;
-  }
-  throw new Error('the log did not end');
 }
 
 const turn = (s: SessionSnapshot, turnId: string) => s.turns.find((t) => t.turnId === turnId);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { createDurableSession, httpAdapter, waitFor, type DurableSession, type SessionEvent, type SessionSnapshot } from '@durable-session/core';
 import { startCli } from './support/cli';
+import { sessionLog as log } from './support/session-log';
 
 const dir = mkdtempSync(join(tmpdir(), 'ds-sqlite-restart-'));
 const children: ChildProcess[] = [];
@@ -44,19 +45,6 @@ function client(sessionId: string, baseUrl: string, fetchImpl: typeof fetch = fe
   const c = createDurableSession({ sessionId, adapter, persistence: 'indexeddb', clientId: 'reloader', reconnect: { initialDelayMs: 10, maxDelayMs: 200 } });
   clients.push(c);
   return c;
-}
-
-async function log(baseUrl: string, sessionId: string): Promise<SessionEvent[]> {
-  const events: SessionEvent[] = [];
-  let offset = '-1';
-  for (let i = 0; i < 1000; i++) {
-    const res = await fetch(`${baseUrl}/v1/stream/${sessionId}?offset=${offset}`);
-    if (res.status !== 200) throw new Error(`read ${sessionId}: ${res.status}`);
-    events.push(...((await res.json()) as SessionEvent[]));
-    offset = res.headers.get('stream-next-offset') ?? offset;
-    if (res.headers.get('stream-up-to-date') === 'true') return events;
-  }
-  throw new Error('the log did not end');
 }
 
 const turnOf = (s: SessionSnapshot, turnId: string) => s.turns.find((t) => t.turnId === turnId);
