@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
-import { formatOffset } from '@durable-session/server';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { formatOffset, ZERO_OFFSET } from '@durable-session/server';
 import { runStoreContract } from '@durable-session/server/testing';
 import { sqliteStore, SqliteStoreError } from './sqlite-store';
 
@@ -43,5 +43,25 @@ describe('sqliteStore on disk', () => {
     db.pragma('user_version = 99');
     db.close();
     expect(() => sqliteStore({ path })).toThrow(SqliteStoreError);
+  });
+
+  it('waits without a timer of its own (no polling): the append wakes it', async () => {
+    const store = sqliteStore({ path: join(dir, 'no-poll.db') });
+    await store.create('a', { contentType: 'application/json' });
+    vi.useFakeTimers();
+    try {
+      const timers = vi.getTimerCount();
+      let outcome: string | undefined;
+      const waiting = store.wait('a', ZERO_OFFSET, new AbortController().signal).then((o) => (outcome = o));
+      await Promise.resolve();
+      expect(vi.getTimerCount()).toBe(timers);
+      expect(outcome).toBeUndefined();
+      await store.append('a', { entries: [json(1)] });
+      await waiting;
+      expect(outcome).toBe('changed');
+    } finally {
+      vi.useRealTimers();
+      await store.close();
+    }
   });
 });
