@@ -133,7 +133,7 @@ class RedisStore implements SessionStore {
     if (forkAt === undefined) return { status: 'invalid-fork', reason: `malformed fork offset: ${fork.offset}` };
     const given = options.contentType === undefined ? '' : mediaType(options.contentType);
     const [header, ...inherited] = await this.#run('dsForkSource', fork.source, [String(forkAt), String(fork.subOffset ?? 0), given]);
-    if (header.status !== 'ok') return header as unknown as CreateOutcome;
+    if (header.status !== 'ok') return plain(header) as CreateOutcome;
     const created = await this.#createStream(id, options, { header, inherited });
     if (created.status !== 'created') await this.#release(fork.source);
     return created;
@@ -172,13 +172,13 @@ class RedisStore implements SessionStore {
     const [header] = await this.#run('dsCreate', id, args);
     return header.status === 'created' || header.status === 'exists'
       ? { status: header.status, stream: this.#info(id, header.stream as RawInfo) }
-      : (header as unknown as CreateOutcome);
+      : (plain(header) as CreateOutcome);
   }
 
   async head(id: string, options: { touch?: boolean } = {}): Promise<StreamLookup> {
     this.#assertOpen();
     const [header] = await this.#run('dsHead', id, [options.touch === true ? '1' : '0']);
-    return header.status === 'ok' ? { status: 'ok', stream: this.#info(id, header.stream as RawInfo) } : (header as unknown as StreamLookup);
+    return header.status === 'ok' ? { status: 'ok', stream: this.#info(id, header.stream as RawInfo) } : (plain(header) as StreamLookup);
   }
 
   async append(id: string, options: AppendOptions): Promise<AppendOutcome> {
@@ -196,7 +196,7 @@ class RedisStore implements SessionStore {
       ...options.entries,
     ];
     const [h] = await this.#run('dsAppend', id, args);
-    const at = (field: string): string => formatOffset(h[field] as number);
+    const at = (field: string): string => offsetIn(h.instance as string, h[field] as number);
     switch (h.status) {
       case 'appended':
         return { status: 'appended', first: at('first'), tail: at('tail'), closed: h.closed === true, producer: producerOf(h) };
@@ -205,7 +205,7 @@ class RedisStore implements SessionStore {
       case 'closed':
         return { status: 'closed', tail: at('tail') };
       default:
-        return h as unknown as AppendOutcome;
+        return plain(h) as AppendOutcome;
     }
   }
 
@@ -216,14 +216,15 @@ class RedisStore implements SessionStore {
     const limit = Math.max(1, Math.min(options.limit ?? this.#maxReadEntries, this.#maxReadEntries));
     const args = [String(from), String(limit), String(options.maxBytes ?? -1), options.touch === true ? '1' : '0'];
     const [h, ...data] = await this.#run('dsRead', id, args);
-    if (h.status === 'offset-gone') return { status: 'offset-gone', earliest: formatOffset(h.earliest as number) };
-    if (h.status === 'offset-beyond-tail') return { status: 'offset-beyond-tail', tail: formatOffset(h.tail as number) };
-    if (h.status !== 'ok') return h as unknown as ReadOutcome;
+    const at = (position: number): string => offsetIn(h.instance as string, position);
+    if (h.status === 'offset-gone') return { status: 'offset-gone', earliest: at(h.earliest as number) };
+    if (h.status === 'offset-beyond-tail') return { status: 'offset-beyond-tail', tail: at(h.tail as number) };
+    if (h.status !== 'ok') return plain(h) as ReadOutcome;
     const positions = Array.isArray(h.positions) ? (h.positions as Array<[number, number]>) : [];
     return {
       status: 'ok',
-      entries: positions.map(([offset, next], i) => ({ offset: formatOffset(offset), next: formatOffset(next), data: bytes(data[i]) })),
-      next: formatOffset(h.next as number),
+      entries: positions.map(([offset, next], i) => ({ offset: at(offset), next: at(next), data: bytes(data[i]) })),
+      next: at(h.next as number),
       upToDate: h.upToDate === true,
       closed: h.closed === true,
       stream: this.#info(id, h.stream as RawInfo),
@@ -307,8 +308,8 @@ class RedisStore implements SessionStore {
       id,
       instance: raw.instance,
       contentType: raw.contentType,
-      tail: formatOffset(raw.tail),
-      start: formatOffset(raw.start),
+      tail: offsetIn(raw.instance, raw.tail),
+      start: offsetIn(raw.instance, raw.start),
       closed: raw.closed,
       ttlSeconds: raw.ttl === false ? undefined : raw.ttl,
       expiresAt: raw.exp === false ? undefined : new Date(raw.exp).toISOString(),
@@ -332,6 +333,17 @@ function connectionOf(options: RedisStoreOptions): { url: string; prefix: string
   const rest = params.toString();
   const url = (query < 0 ? given : given.slice(0, query)) + (rest === '' ? '' : `?${rest}`);
   return { url, prefix: options.prefix ?? fromUrl ?? 'ds:' };
+}
+
+/** The offset of a position in a stream (of `instance`): the one place this store mints offsets. */
+function offsetIn(_instance: string, position: number): string {
+  return formatOffset(position);
+}
+
+/** A script's header as an outcome: without the instance it carries for minting offsets. */
+function plain(header: Header): unknown {
+  const { instance: _instance, ...outcome } = header;
+  return outcome;
 }
 
 function optional(value: number | undefined): string {

@@ -19,6 +19,7 @@ local M, L, R, Z = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local CHANNEL, SID, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local MAX_EVENTS, MAX_AGE = tonumber(ARGV[4]), tonumber(ARGV[5])
 local released = false
+local CURRENT = nil -- the stream the script works on, once looked up (its instance names offsets)
 
 local function meta()
   local flat = redis.call('HGETALL', M)
@@ -58,6 +59,7 @@ local function lookup()
     if remove(m) == 'deleted' then return 'not-found' end
     return 'gone'
   end
+  CURRENT = m
   return m
 end
 
@@ -71,6 +73,7 @@ end
 
 local function reply(t, extra)
   t.released = released
+  if type(CURRENT) == 'table' and t.instance == nil then t.instance = CURRENT.inst end
   local out = { cjson.encode(t) }
   if extra then for i = 1, #extra do out[#out + 1] = extra[i] end end
   return out

@@ -81,6 +81,14 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
 
 type Lookup = StreamRow | 'not-found' | 'gone';
 
+/**
+ * The offset of a position in a stream: the one place this store mints offsets (the stream's
+ * instance is at hand, for offsets that name it).
+ */
+function offsetIn(_stream: Pick<StreamRow, 'instance'>, position: number): string {
+  return formatOffset(position);
+}
+
 class SqliteStore implements SessionStore {
   readonly #db: Database.Database;
   readonly #waiters: Waiters;
@@ -244,7 +252,7 @@ class SqliteStore implements SessionStore {
     const closeOnly = size === 0;
     const producer = options.producer;
     this.#sql.forgetProducers.run(id, now - this.#producerTtlMs);
-    const tail = formatOffset(stream.tail_pos);
+    const tail = offsetIn(stream, stream.tail_pos);
     let verdict: ReturnType<typeof checkProducer> | undefined;
     if (producer !== undefined) {
       const state = this.#sql.producer.get(id, producer.id) as { epoch: number; last_seq: number } | undefined;
@@ -276,7 +284,7 @@ class SqliteStore implements SessionStore {
     return {
       status: 'appended',
       first: tail,
-      tail: formatOffset(stream.tail_pos),
+      tail: offsetIn(stream, stream.tail_pos),
       closed: stream.closed === 1 || options.close === true,
       producer: producer === undefined ? undefined : { epoch: producer.epoch, seq: producer.seq },
     };
@@ -310,8 +318,8 @@ class SqliteStore implements SessionStore {
     if (options.touch === true) this.#sql.touch.run(now, id);
     this.#trim(stream, now);
     const from = requested ?? stream.start_pos;
-    if (from < stream.start_pos) return { status: 'offset-gone', earliest: formatOffset(stream.start_pos) };
-    if (from > stream.tail_pos) return { status: 'offset-beyond-tail', tail: formatOffset(stream.tail_pos) };
+    if (from < stream.start_pos) return { status: 'offset-gone', earliest: offsetIn(stream, stream.start_pos) };
+    if (from > stream.tail_pos) return { status: 'offset-beyond-tail', tail: offsetIn(stream, stream.tail_pos) };
     const limit = Math.max(1, Math.min(options.limit ?? this.#maxReadEntries, this.#maxReadEntries));
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     const entries: StoredEntry[] = [];
@@ -321,12 +329,12 @@ class SqliteStore implements SessionStore {
       const skip = next - row.pos; // > 0 only when starting inside a byte chunk
       const data = new Uint8Array(skip > 0 ? row.data.subarray(skip) : row.data);
       if (entries.length > 0 && bytes + data.byteLength > maxBytes) break;
-      entries.push({ offset: formatOffset(next), next: formatOffset(row.end_pos), data });
+      entries.push({ offset: offsetIn(stream, next), next: offsetIn(stream, row.end_pos), data });
       bytes += data.byteLength;
       next = row.end_pos;
     }
     const upToDate = next === stream.tail_pos;
-    return { status: 'ok', entries, next: formatOffset(next), upToDate, closed: upToDate && stream.closed === 1, stream: info(stream) };
+    return { status: 'ok', entries, next: offsetIn(stream, next), upToDate, closed: upToDate && stream.closed === 1, stream: info(stream) };
   }
 
   async wait(id: string, after: string, signal: AbortSignal): Promise<WaitOutcome> {
@@ -431,8 +439,8 @@ function info(stream: StreamRow): StreamInfo {
     id: stream.id,
     instance: stream.instance,
     contentType: stream.content_type,
-    tail: formatOffset(stream.tail_pos),
-    start: formatOffset(stream.start_pos),
+    tail: offsetIn(stream, stream.tail_pos),
+    start: offsetIn(stream, stream.start_pos),
     closed: stream.closed === 1,
     ttlSeconds: stream.ttl_seconds ?? undefined,
     expiresAt: stream.expires_at === null ? undefined : new Date(stream.expires_at).toISOString(),
