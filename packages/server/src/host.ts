@@ -314,6 +314,7 @@ class Host implements SessionHost {
         idle: () => this.#isIdle(watched),
       }).then((end) => {
         if (watched.watcher === controller) watched.watcher = undefined;
+        if (watched.watcher === undefined) this.#leases.forgetSession(watched.id);
         if (end === 'not-found') {
           for (const turn of watched.turns) turn.cancel(new SessionServerError('not-found', `session ${watched.id} was deleted`));
         }

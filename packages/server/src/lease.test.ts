@@ -91,4 +91,21 @@ describe('turn leases', () => {
     expect(ends(await events(store, 's'), 't3')).toMatchObject([{ reason: 'error' }]);
     expect(answered).toEqual([]);
   });
+
+  it('a node that stops watching a session stops tracking its turns (it would not see them end)', async () => {
+    const store = memoryStore();
+    const runner = host(store, 1);
+    const sideline = host(store, 1);
+    // `sideline` watches the session only while its own short turn runs, and sees `long` start meanwhile.
+    const own = await sideline.session('s').startTurn({ turnId: 'own', agentId: 'side' });
+    const long = await runner.session('s').startTurn({ turnId: 'long', agentId: 'main' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await own.end('complete');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await long.write('done');
+    await long.end('complete');
+    // `long`'s lease lapses a second after its end; a node still tracking it would now end it again.
+    await new Promise((resolve) => setTimeout(resolve, 2600));
+    expect(ends(await events(store, 's'), 'long')).toEqual([{ type: 'turn.end', turnId: 'long', agentId: 'main', reason: 'complete' }]);
+  });
 });

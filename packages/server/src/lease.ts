@@ -105,6 +105,12 @@ export class TurnLeases {
     if (this.#foreign.size === 0) this.#stopTimer();
   }
 
+  /** This node stopped watching a session: it would not see its turns end, so it stops tracking them. */
+  forgetSession(sessionId: string): void {
+    for (const [id, turn] of this.#foreign) if (turn.sessionId === sessionId) this.#foreign.delete(id);
+    if (this.#foreign.size === 0) this.#stopTimer();
+  }
+
   close(): void {
     this.#closed = true;
     this.#foreign.clear();
