@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { startPlayground, type Playground } from '../../../playground/server/index';
-import { launchChromium } from './chromium';
+import { launchChromium } from '../../support/chromium';
 
 /** What a test file of the e2e project runs against. */
 export interface E2E {
