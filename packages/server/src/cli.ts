@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CliUsageError, parseCliArgs, USAGE, type CliOptions } from './cli-args';
+import { onStopRequest, startFailure } from './cli-process';
 import { demoAgent } from './demo-agent';
 import { listen } from './listen';
 import { createSessionServer, type SessionServerOptions } from './server';
@@ -26,7 +27,9 @@ async function main(argv: readonly string[]): Promise<void> {
   if (options.demoAgent) {
     server.host.onPrompt(demoAgent(options.demoDelayMs === undefined ? {} : { delayMs: options.demoDelayMs }), { agentId: 'demo' });
   }
-  const running = await listen(server.handler, { port: options.port, host: options.host });
+  const running = await listen(server.handler, { port: options.port, host: options.host }).catch((error: unknown) => {
+    throw new Error(startFailure(error, options.port), { cause: error });
+  });
 
   let stopping = false;
   const stop = (): void => {
@@ -47,8 +50,7 @@ async function main(argv: readonly string[]): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onStopRequest(stop);
   process.stdout.write(`durable-session-server listening on ${running.url}\n`);
 }
 
