@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createServer } from 'node:net';
 import { startCli } from './support/cli';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -73,4 +74,14 @@ it('runs the server example, and the client example against it', async () => {
   } finally {
     server.stop();
   }
+});
+
+it('runs the client example with no server: it prints why and ends', async () => {
+  const closed = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => closed.once('listening', resolve));
+  const { port } = closed.address() as { port: number };
+  await new Promise((resolve) => closed.close(resolve)); // a port nothing listens on
+  const { code, out } = await runExample('client', `http://127.0.0.1:${port}`).done;
+  expect(out).toContain('cannot reach the session server: fetch failed');
+  expect(code).toBe(0); // it ended by itself, well before the 30 s kill
 });

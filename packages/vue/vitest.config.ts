@@ -9,6 +9,7 @@ export default defineProject({
     name: '@durable-session/vue',
     environment: 'happy-dom',
     include: ['src/**/*.test.ts'],
-    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
+    // src/*.test-d.ts (type tests) are checked by `npm run typecheck` (the root tsconfig includes them),
+    // not by vitest's typecheck mode, which prints an "experimental feature" warning on every run.
   },
 });
