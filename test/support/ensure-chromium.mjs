@@ -20,8 +20,11 @@ try {
   plan = { action: 'fail', message: error instanceof Error ? error.message : String(error) };
 }
 if (plan.action === 'install') {
-  const installed = aptInstall() ? locateChromium() : undefined;
-  plan = installed ? { action: 'use', path: installed } : { action: 'fail', message: `apt-get could not install chromium. ${INSTALL_HINT}` };
+  const aptDone = aptInstall();
+  const installed = aptDone ? locateChromium() : undefined;
+  if (installed) plan = { action: 'use', path: installed };
+  else if (aptDone) plan = { action: 'fail', message: `apt-get installed chromium, yet no Chromium is at /usr/bin/chromium or the other known places: set CHROMIUM_PATH.` };
+  else plan = { action: 'fail', message: `apt-get could not install chromium (see above). ${INSTALL_HINT}` };
 }
 if (plan.action === 'fail') {
   process.stderr.write(`${plan.message}\n`);
