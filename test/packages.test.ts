@@ -29,14 +29,14 @@ async function pack({ dir, manifest }: WorkspacePackage, destination: string): P
   tarballs.set(manifest.name, { file: join(destination, result.filename), files: result.files.map((f) => f.path) });
 }
 
-/** A fresh app outside the workspace with every tarball, the peers and the types it needs. */
+/** A fresh app outside the workspace with every tarball, the peers and the types it needs; install scripts run, as in a user's app (native modules such as better-sqlite3 need theirs). */
 async function installApp(): Promise<void> {
   const dependencies: Record<string, string> = {};
   for (const [name, { file }] of tarballs) dependencies[name] = `file:${file}`;
   const peers = new Set(packages.flatMap(({ manifest }) => Object.keys(manifest.peerDependencies ?? {})));
   for (const name of [...peers, '@types/node', '@types/react']) dependencies[name] = installedVersion(name);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-test-app', private: true, type: 'module', dependencies }, null, 2));
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: app });
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
 }
 
 beforeAll(async () => {
