@@ -1,4 +1,5 @@
 import { SessionServerError } from '../errors';
+import { NOW } from '../offsets';
 import type { ReadOptions, SessionStore, StreamInfo } from '../store';
 import type { CorsOrigin } from './headers';
 
@@ -67,6 +68,15 @@ export async function readOrThrow(config: HandlerConfig, id: string, options: Re
     case 'offset-beyond-tail':
       throw new SessionServerError('invalid-offset', `offset ${options.from} is beyond the tail ${r.tail}`);
   }
+}
+
+/**
+ * The first read of a live reader (SSE, a WebSocket subscription) from `offset` (`now`: the
+ * tail), with every failure thrown as its HTTP error, so 404/410/400 are real answers.
+ */
+export async function openRead(config: HandlerConfig, id: string, offset: string) {
+  const from = offset === NOW ? (await requireStream(config, id, true)).tail : offset;
+  return readOrThrow(config, id, { from, maxBytes: config.maxReadBytes, touch: true });
 }
 
 /** `Stream-Next-Offset` and `Stream-Closed` of a stream. */
