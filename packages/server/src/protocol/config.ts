@@ -6,11 +6,12 @@ import type { CorsOrigin } from './headers';
 /**
  * What a request wants to do with a session, as passed to `authorize`: `read` (GET, HEAD),
  * `append` (POST), `control` (POST closing the stream or carrying `cancel`/`steer`),
- * `create` (PUT), `delete` (DELETE).
+ * `create` (PUT), `delete` (DELETE), and `connect`: opening a WebSocket (with `sessionId` `''`;
+ * each of its subscriptions and appends is then checked as `read`, `append` or `control`).
  * @example
  * const writes: SessionAction[] = ['append', 'control', 'create', 'delete'];
  */
-export type SessionAction = 'read' | 'append' | 'control' | 'create' | 'delete';
+export type SessionAction = 'read' | 'append' | 'control' | 'create' | 'delete' | 'connect';
 
 /**
  * Decides whether a request may act on a session. Return `false` (→ 403) or throw a
