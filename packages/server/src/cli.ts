@@ -26,7 +26,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (options.demoAgent) {
     server.host.onPrompt(demoAgent(options.demoDelayMs === undefined ? {} : { delayMs: options.demoDelayMs }), { agentId: 'demo' });
   }
-  const running = await listen(server.handler, { port: options.port, host: options.host });
+  const running = await listen(server, { port: options.port, host: options.host }); // HTTP and the WebSocket
 
   let stopping = false;
   const stop = (): void => {
