@@ -98,6 +98,14 @@ export class SocketConnection {
 
   constructor(private readonly settings: ConnectionSettings) {
     this.backoff = createBackoff(settings.reconnect);
+    // Back online: reconnect now rather than at the end of the backoff.
+    globalThis.addEventListener?.('online', () => {
+      if (this.retryTimer === undefined) return;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.retryAt = 0;
+      this.work();
+    });
   }
 
   /** Sockets opened so far (for tests and diagnostics). */
