@@ -5,6 +5,6 @@
  * import { websocketAdapter } from '@durable-session/core/websocket';
  * const adapter = websocketAdapter({ url: 'wss://api.example.com/v1/socket' });
  */
-export { websocketAdapter, type WebSocketAdapterOptions } from './adapters/websocket';
+export { websocketAdapter, type WebSocketAdapter, type WebSocketAdapterOptions } from './adapters/websocket';
 export { errorOfFrame, type WebSocketConstructor } from './adapters/ws-connection';
 export * from './ws-protocol';

@@ -27,6 +27,17 @@ export interface WebSocketAdapterOptions {
   reconnect?: ReconnectOptions;
 }
 
+/**
+ * A {@link SessionAdapter} over a WebSocket, with a count of the sockets it opened.
+ * @example
+ * const adapter: WebSocketAdapter<SessionEvent> = websocketAdapter({ url, WebSocket });
+ * console.log(adapter.sockets); // 1 after the first read, +1 per reconnect
+ */
+export interface WebSocketAdapter<E> extends SessionAdapter<E> {
+  /** Sockets opened so far by the connection this adapter shares (diagnostics, tests). */
+  readonly sockets: number;
+}
+
 /** Connections shared by every adapter of a tab with the same URL, WebSocket class and settings. */
 const shared = new Map<string, { impl: WebSocketConstructor; connection: SocketConnection }[]>();
 
@@ -66,7 +77,7 @@ function connectionFor(options: WebSocketAdapterOptions): SocketConnection {
  * const adapter = websocketAdapter({ url: 'wss://api.example.com/v1/socket' });
  * const session = createDurableSession({ sessionId: 'chat-1', adapter });
  */
-export function websocketAdapter<E = SessionEvent | AppEvent>(options: WebSocketAdapterOptions): SessionAdapter<E> & { readonly sockets: number } {
+export function websocketAdapter<E = SessionEvent | AppEvent>(options: WebSocketAdapterOptions): WebSocketAdapter<E> {
   const connection = connectionFor(options);
   const maxQueued = options.maxQueuedBatches ?? 10_000;
   return {
