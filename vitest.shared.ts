@@ -4,6 +4,8 @@ const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/
 
 /** Resolve workspace packages to their sources, so tests never need a build first. */
 export const workspaceAlias: Record<string, string> = {
+  // Before '@durable-session/core', which would otherwise match it as a prefix.
+  '@durable-session/core/websocket': fileURLToPath(new URL('./packages/core/src/websocket.ts', import.meta.url)),
   '@durable-session/core': pkg('core'),
   '@durable-session/server': pkg('server'),
   '@durable-session/react': pkg('react'),

@@ -17,3 +17,4 @@ export { lazySession, isDurableSession, type LazySession, type DurableSessionSou
 export * from './errors';
 export * from './events';
 export * from './types';
+export * from './ws-protocol';

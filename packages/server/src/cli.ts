@@ -27,7 +27,7 @@ async function main(argv: readonly string[]): Promise<void> {
   if (options.demoAgent) {
     server.host.onPrompt(demoAgent(options.demoDelayMs === undefined ? {} : { delayMs: options.demoDelayMs }), { agentId: 'demo' });
   }
-  const running = await listen(server.handler, { port: options.port, host: options.host }).catch((error: unknown) => {
+  const running = await listen(server, { port: options.port, host: options.host }).catch((error: unknown) => { // HTTP and the WebSocket
     throw new Error(startFailure(error, options.port), { cause: error });
   });
 

@@ -3,7 +3,7 @@
  *
  * - {@link createSessionServer}: the Durable Streams HTTP surface (`/v1/stream/<sessionId>`)
  *   as a Web-standard `(Request) => Promise<Response>`, plus the agent API (`host`).
- * - {@link listen}: serve that handler on node:http.
+ * - {@link listen}: serve that handler, and the WebSocket endpoint (`server.upgrade`), on node:http.
  * - `host.onPrompt(handler)` / `host.session(id).startTurn()`: agents write turns; a `cancel`
  *   aborts the turn's `AbortSignal`, `steer`s arrive on `turn.steers`.
  * - {@link SessionStore}: the storage seam; {@link memoryStore} is the embedded default.
@@ -12,7 +12,9 @@
 export { createSessionServer } from './server';
 export type { SessionServer, SessionServerOptions } from './server';
 export { listen } from './listen';
-export type { ListenOptions, ListeningServer } from './listen';
+export type { ListenOptions, ListeningServer, Servable, UpgradeHandler } from './listen';
+export { createWebSocketEndpoint } from './ws/endpoint';
+export type { WebSocketEndpoint, WebSocketOptions } from './ws/endpoint';
 
 export { createSessionHost } from './host';
 export type { PromptContext, PromptHandler, SessionHost, SessionHostOptions } from './host';

@@ -1,5 +1,22 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/**
+ * A node:http `upgrade` listener that returns `true` when it took the socket
+ * (`SessionServer.upgrade`).
+ * @example
+ * const upgrade: UpgradeHandler = (request, socket, head) => server.upgrade(request, socket, head);
+ */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+/**
+ * What {@link listen} serves: a Web-standard handler, or a session server (its `handler` and
+ * its WebSocket `upgrade`).
+ * @example
+ * await listen(createSessionServer(), { port: 0 });
+ */
+export type Servable = ((request: Request) => Promise<Response>) | { handler: (request: Request) => Promise<Response>; upgrade?: UpgradeHandler };
 
 /**
  * Options of {@link listen}.
@@ -13,6 +30,8 @@ export interface ListenOptions {
   host?: string;
   /** Unexpected failures while writing responses. Default `console.error`. */
   onError?: (error: unknown) => void;
+  /** Serve WebSocket upgrades (default: the session server's `upgrade`); others are answered 404. */
+  upgrade?: UpgradeHandler;
 }
 
 /**
@@ -29,7 +48,7 @@ export interface ListeningServer {
   readonly host: string;
   /** The underlying node:http server. */
   readonly server: Server;
-  /** Stop accepting, end in-flight requests (live reads end), close every connection. Idempotent. */
+  /** Stop accepting, end in-flight requests (live reads end), close every connection and socket. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -39,15 +58,18 @@ interface StreamingRequestInit extends RequestInit {
 }
 
 /**
- * Serve a Web-standard handler (`(Request) => Promise<Response>`) on node:http.
+ * Serve a Web-standard handler (`(Request) => Promise<Response>`) on node:http, or a session
+ * server: its HTTP handler and its WebSocket endpoint on the same port.
  * Responses are streamed (SSE flushes as it goes); a client that disconnects aborts its
  * `request.signal`.
  * @example
- * const { handler } = createSessionServer();
- * const running = await listen(handler, { port: 0 });
+ * const server = createSessionServer();
+ * const running = await listen(server, { port: 0 }); // HTTP, and WebSockets at /v1/socket
  * await fetch(`${running.url}/v1/stream/chat-1`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
  */
-export async function listen(handler: (request: Request) => Promise<Response>, options: ListenOptions = {}): Promise<ListeningServer> {
+export async function listen(servable: Servable, options: ListenOptions = {}): Promise<ListeningServer> {
+  const handler = typeof servable === 'function' ? servable : servable.handler;
+  const upgrade = options.upgrade ?? (typeof servable === 'function' ? undefined : servable.upgrade);
   const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
   const inFlight = new Set<AbortController>();
   const server = createServer((req, res) => {
@@ -67,6 +89,7 @@ export async function listen(handler: (request: Request) => Promise<Response>, o
       }
     });
   });
+  const upgraded = serveUpgrades(server, upgrade);
   // Node closes idle keep-alive sockets after 5 s, which races clients (undici among them) that
   // reuse a socket near that limit ("other side closed"). Idle sockets live 65 s instead.
   server.keepAliveTimeout = 65_000;
@@ -92,11 +115,29 @@ export async function listen(handler: (request: Request) => Promise<Response>, o
         for (const controller of inFlight) controller.abort();
         server.closeIdleConnections();
         // Give aborted live reads a moment to end their responses, then cut what is left.
-        setTimeout(() => server.closeAllConnections(), 100).unref();
+        setTimeout(() => {
+          server.closeAllConnections();
+          for (const socket of upgraded) socket.destroy();
+        }, 100).unref();
       });
       return closing;
     },
   };
+}
+
+/** Hand upgrades to `upgrade` (others get 404); the sockets it took are returned, to be closed with the server. */
+function serveUpgrades(server: Server, upgrade: UpgradeHandler | undefined): Set<Duplex> {
+  const sockets = new Set<Duplex>();
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy()); // a client that vanished mid-handshake
+    if (upgrade?.(request, socket, head) === true) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      return;
+    }
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  return sockets;
 }
 
 async function serve(handler: (request: Request) => Promise<Response>, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {

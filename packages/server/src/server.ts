@@ -1,8 +1,11 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createSessionHost, type SessionHost } from './host';
 import { memoryStore } from './memory-store';
 import type { Authorize } from './protocol/config';
 import { createProtocolHandler, type ProtocolHandlerOptions } from './protocol/handler';
 import type { SessionStore } from './store';
+import { createWebSocketEndpoint, type WebSocketEndpoint, type WebSocketOptions } from './ws/endpoint';
 
 /**
  * Options of {@link createSessionServer}. Every option is optional.
@@ -16,6 +19,8 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
   authorize?: Authorize;
   /** How long `close()` waits for running agents. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /** The WebSocket endpoint's options (`docs/websocket-protocol.md`), or `false` for none. */
+  websocket?: WebSocketOptions | false;
 }
 
 /**
@@ -23,7 +28,7 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
  * @example
  * const server = createSessionServer();
  * server.host.onPrompt(demoAgent());
- * const running = await listen(server.handler, { port: 0 });
+ * const running = await listen(server, { port: 0 }); // HTTP and the WebSocket
  */
 export interface SessionServer {
   /** `(Request) => Promise<Response>`: mount it in node:http ({@link listen}), Express, Hono, Next.js… */
@@ -31,7 +36,17 @@ export interface SessionServer {
   /** The agent API: `host.session(id).startTurn()`, `host.onPrompt(handler)`. */
   readonly host: SessionHost;
   readonly store: SessionStore;
-  /** Stop the host (running turns end), then close the store if the server created it. Idempotent. */
+  /**
+   * The WebSocket endpoint as a node:http `upgrade` listener, over the same store, `authorize`
+   * and limits as `handler`. {@link listen} uses it; elsewhere mount it on the underlying
+   * node:http server (Express: `app.listen(port).on('upgrade', server.upgrade)`; Fastify:
+   * `fastify.server.on('upgrade', server.upgrade)`). Returns `false`, leaving the socket alone,
+   * for other paths (and always with `websocket: false`).
+   */
+  readonly upgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /** The WebSocket endpoint (`undefined` with `websocket: false`). */
+  readonly websocket: WebSocketEndpoint | undefined;
+  /** Close the sockets, stop the host (running turns end), then close the store if the server created it. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -52,21 +67,26 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
   const hostOptions: Parameters<typeof createSessionHost>[0] = { store, onError };
   if (options.closeTimeoutMs !== undefined) hostOptions.closeTimeoutMs = options.closeTimeoutMs;
   const host = createSessionHost(hostOptions);
-  const handler = createProtocolHandler({
+  const protocol: ProtocolHandlerOptions = {
     ...options,
     store,
     onError,
     // Every node's host learns about sessions created here through the store's session index
     // (idempotent: a PUT of an existing session repairs a failed announcement).
     onSessionStream: (id, stream) => host.registerSession(id, stream.instance),
-  });
+  };
+  const handler = createProtocolHandler(protocol);
+  const websocket = options.websocket === false ? undefined : createWebSocketEndpoint(protocol, options.websocket);
   let closing: Promise<void> | undefined;
   return {
     handler,
     host,
     store,
+    websocket,
+    upgrade: (request, socket, head) => websocket?.upgrade(request, socket, head) ?? false,
     close() {
       closing ??= (async () => {
+        await websocket?.close();
         await host.close();
         if (ownsStore) await store.close();
       })();

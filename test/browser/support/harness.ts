@@ -1,5 +1,5 @@
 // Real-browser harness: one node:http server on 127.0.0.1:0 serving the test page (bundled with
-// esbuild from core's sources) and our session server's handler for /v1/..., with the demo agent
+// esbuild from core's sources) and our session server's handler for /v1/... (and its WebSocket), with the demo agent
 // on the host; one headless Chromium (the system's, found by test/support/chromium.ts, never downloaded). Tabs are pages of one
 // browser context, so they share BroadcastChannel, Web Locks and IndexedDB like real tabs.
 import { fileURLToPath } from 'node:url';
@@ -89,7 +89,7 @@ export async function startHarness(options: { agent?: PromptHandler } = {}): Pro
       throw e;
     }
   };
-  const running: ListeningServer = await listen(handler, { port: 0, host: '127.0.0.1', onError: (e) => console.error('[listen]', e) });
+  const running: ListeningServer = await listen({ handler, upgrade: server.upgrade }, { port: 0, host: '127.0.0.1', onError: (e) => console.error('[listen]', e) });
   const browser = await launchChromium();
   const context = await browser.newContext();
   context.setDefaultTimeout(10_000);

@@ -1,15 +1,17 @@
 import { SessionServerError } from '../errors';
+import { NOW } from '../offsets';
 import type { ReadOptions, SessionStore, StreamInfo } from '../store';
 import type { CorsOrigin } from './headers';
 
 /**
  * What a request wants to do with a session, as passed to `authorize`: `read` (GET, HEAD),
  * `append` (POST), `control` (POST closing the stream or carrying `cancel`/`steer`),
- * `create` (PUT), `delete` (DELETE).
+ * `create` (PUT), `delete` (DELETE), and `connect`: opening a WebSocket (with `sessionId` `''`;
+ * each of its subscriptions and appends is then checked as `read`, `append` or `control`).
  * @example
  * const writes: SessionAction[] = ['append', 'control', 'create', 'delete'];
  */
-export type SessionAction = 'read' | 'append' | 'control' | 'create' | 'delete';
+export type SessionAction = 'read' | 'append' | 'control' | 'create' | 'delete' | 'connect';
 
 /**
  * Decides whether a request may act on a session. Return `false` (→ 403) or throw a
@@ -67,6 +69,15 @@ export async function readOrThrow(config: HandlerConfig, id: string, options: Re
     case 'offset-beyond-tail':
       throw new SessionServerError('invalid-offset', `offset ${options.from} is beyond the tail ${r.tail}`);
   }
+}
+
+/**
+ * The first read of a live reader (SSE, a WebSocket subscription) from `offset` (`now`: the
+ * tail), with every failure thrown as its HTTP error, so 404/410/400 are real answers.
+ */
+export async function openRead(config: HandlerConfig, id: string, offset: string) {
+  const from = offset === NOW ? (await requireStream(config, id, true)).tail : offset;
+  return readOrThrow(config, id, { from, maxBytes: config.maxReadBytes, touch: true });
 }
 
 /** `Stream-Next-Offset` and `Stream-Closed` of a stream. */

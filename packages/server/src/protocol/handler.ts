@@ -53,7 +53,23 @@ export interface ProtocolHandlerOptions {
  * const res = await handler(new Request('http://localhost/v1/stream/chat-1', { method: 'PUT', headers: { 'content-type': 'application/json' } }));
  */
 export function createProtocolHandler(options: ProtocolHandlerOptions): (request: Request) => Promise<Response> {
-  const config: HandlerConfig = {
+  const config = resolveConfig(options);
+  return async (request) => {
+    let response: Response;
+    try {
+      response = await route(request, config);
+    } catch (error) {
+      if (!(error instanceof SessionServerError) || error.status >= 500) config.onError(error);
+      response = responseForError(error);
+    }
+    addCommonHeaders(response.headers, request, config.cors, request.method === 'OPTIONS');
+    return response;
+  };
+}
+
+/** The handler's options with their defaults: one config for every transport (HTTP, WebSocket). */
+export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
+  return {
     store: options.store,
     basePath: options.basePath ?? '/v1/stream',
     authorize: options.authorize,
@@ -66,17 +82,6 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): (request
     validateEvents: options.validateEvents ?? true,
     onSessionStream: options.onSessionStream,
     onError: options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error)),
-  };
-  return async (request) => {
-    let response: Response;
-    try {
-      response = await route(request, config);
-    } catch (error) {
-      if (!(error instanceof SessionServerError) || error.status >= 500) config.onError(error);
-      response = responseForError(error);
-    }
-    addCommonHeaders(response.headers, request, config.cors, request.method === 'OPTIONS');
-    return response;
   };
 }
 

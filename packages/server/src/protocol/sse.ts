@@ -1,8 +1,7 @@
 import { linkedAbort } from '../abort';
 import { isTextual, modeOf, type StreamMode } from '../content-type';
-import { NOW } from '../offsets';
 import type { ReadOutcome, StoredEntry } from '../store';
-import { readOrThrow, requireStream, type HandlerConfig } from './config';
+import { openRead, type HandlerConfig } from './config';
 import { nextCursor } from './cursor';
 import { H } from './headers';
 import { concatBytes, utf8 } from './responses';
@@ -19,8 +18,7 @@ type Encoding = 'json' | 'text' | 'base64';
 export async function handleSse(request: Request, id: string, offset: string, config: HandlerConfig): Promise<Response> {
   const clientCursor = new URL(request.url).searchParams.get('cursor');
   // The first read happens before the response so that 404/410/400 are real statuses.
-  const from = offset === NOW ? (await requireStream(config, id, true)).tail : offset;
-  const first = await readOrThrow(config, id, { from, maxBytes: config.maxReadBytes, touch: true });
+  const first = await openRead(config, id, offset);
   const contentType = first.stream.contentType;
   const mode: StreamMode = modeOf(contentType);
   const encoding: Encoding = mode === 'json' ? 'json' : isTextual(contentType) ? 'text' : 'base64';
