@@ -2,6 +2,7 @@
 import { DURABLE_FETCH_HEADERS, type TurnEndReason } from '@durable-session/core';
 import { SessionServerError } from './errors';
 import type { SessionHost } from './host';
+import { authorizeRequest, type Authorize } from './protocol/config';
 import type { SessionStore } from './store';
 
 
@@ -74,6 +75,12 @@ export interface DurableResponseOptions {
    * `after` from `next/server` or `waitUntil` from `@vercel/functions`. Not needed on a Node server.
    */
   waitUntil?: (work: Promise<void>) => void;
+  /**
+   * The request this answer is for. Required when the server has an `authorize` hook: it is
+   * asked (action `append`, before the session is looked up) whether this caller may have an
+   * answer written into `sessionId`; a refusal rejects with its `SessionServerError`.
+   */
+  request?: Request;
 }
 
 const EXPOSE = Object.values(DURABLE_FETCH_HEADERS).join(', ');
@@ -100,12 +107,13 @@ const EXPOSE = Object.values(DURABLE_FETCH_HEADERS).join(', ');
  * }
  */
 export async function durableResponse(
-  server: { host: SessionHost; store: SessionStore },
+  server: { host: SessionHost; store: SessionStore; authorize?: Authorize | undefined },
   upstream: Upstream,
   options: DurableResponseOptions = {},
 ): Promise<Response> {
   const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
   const sessionId = options.sessionId ?? crypto.randomUUID();
+  await authorizeAnswer(server.authorize, options.request, sessionId);
   const session = server.host.session(sessionId);
   await session.ensure();
   const head = await server.store.head(sessionId);
@@ -261,6 +269,13 @@ async function* texts(body: UpstreamBody, signal: AbortSignal): AsyncGenerator<s
     signal.removeEventListener('abort', onAbort);
     if (!finished) void iterator.return?.()?.catch(() => undefined); // stop the upstream (its failure is not ours to report)
   }
+}
+
+/** The same `authorize` as the HTTP surface, before the session is looked up. */
+async function authorizeAnswer(authorize: Authorize | undefined, request: Request | undefined, sessionId: string): Promise<void> {
+  if (authorize === undefined) return;
+  if (request === undefined) throw new SessionServerError('forbidden', 'durableResponse needs options.request when the server has an authorize hook');
+  await authorizeRequest({ authorize }, request, sessionId, 'append');
 }
 
 function messageOf(error: unknown): string {

@@ -16,6 +16,8 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
   authorize?: Authorize;
   /** How long `close()` waits for running agents. Default 5000 ms. */
   closeTimeoutMs?: number;
+  /** Most turns agents run at once per session on this node (see `SessionHostOptions`). Default 4. */
+  maxConcurrentTurns?: number;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface SessionServer {
   /** The agent API: `host.session(id).startTurn()`, `host.onPrompt(handler)`. */
   readonly host: SessionHost;
   readonly store: SessionStore;
+  /** The `authorize` hook the handler runs (`durableResponse` runs it too). */
+  readonly authorize: Authorize | undefined;
   /** Stop the host (running turns end), then close the store if the server created it. Idempotent. */
   close(): Promise<void>;
 }
@@ -51,6 +55,7 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
   const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
   const hostOptions: Parameters<typeof createSessionHost>[0] = { store, onError };
   if (options.closeTimeoutMs !== undefined) hostOptions.closeTimeoutMs = options.closeTimeoutMs;
+  if (options.maxConcurrentTurns !== undefined) hostOptions.maxConcurrentTurns = options.maxConcurrentTurns;
   const host = createSessionHost(hostOptions);
   const handler = createProtocolHandler({
     ...options,
@@ -58,13 +63,14 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
     onError,
     // Every node's host learns about sessions created here through the store's session index
     // (idempotent: a PUT of an existing session repairs a failed announcement).
-    onSessionStream: (id, stream) => host.registerSession(id, stream.instance),
+    onSessionStream: (id, stream) => host.registerSession(id, stream.instance, stream.fork === undefined ? undefined : stream.tail),
   });
   let closing: Promise<void> | undefined;
   return {
     handler,
     host,
     store,
+    authorize: options.authorize,
     close() {
       closing ??= (async () => {
         await host.close();

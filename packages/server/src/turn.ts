@@ -62,6 +62,17 @@ interface TurnOptions {
 const RETRY_DELAYS_MS = [50, 250];
 
 /**
+ * The idempotent producer of one agent's writes in one turn. It lives in the server's
+ * reserved namespace (`__`), which clients are refused from, so no client can fence it or
+ * make its writes be dropped as duplicates.
+ * @example
+ * turnProducerId('t1', 'demo'); // '__turn/t1/demo'
+ */
+export function turnProducerId(turnId: string, agentId: string): string {
+  return `__turn/${turnId}/${agentId}`;
+}
+
+/**
  * Create a turn writer. Appends use an idempotent producer per `(turn, agent)`, so a
  * retried append is written once, and a second writer of the same turn (another node
  * answering the same prompt) loses the claim on `turn.start`.
@@ -92,7 +103,7 @@ class Turn implements TurnControl {
     this.origin = options.origin;
     this.#store = options.store;
     this.#onEnd = options.onEnd;
-    this.#producerId = `turn/${options.turnId}/${options.agentId}`;
+    this.#producerId = turnProducerId(options.turnId, options.agentId);
   }
 
   get signal(): AbortSignal {

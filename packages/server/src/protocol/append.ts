@@ -1,55 +1,54 @@
-import { isValidContentType, mediaType, modeOf } from '../content-type';
+import { appendToSession, authorizedEvents, prepareEvents, type AppendRequest } from '../append-path';
+import { isValidContentType, modeOf } from '../content-type';
 import { SessionServerError } from '../errors';
-import type { AppendOptions, ProducerTuple } from '../store';
-import { isSdkEvent, problemWithEvent } from '../validate-events';
+import type { AppendOutcome, ProducerTuple } from '../store';
 import { readRequestBody } from './body';
-import { authorizeRequest, positionHeaders, requireStream, type HandlerConfig } from './config';
+import { authorizeRequest, positionHeaders, type HandlerConfig } from './config';
 import { H, isTrue } from './headers';
 import { parseJsonMessages } from './json-body';
 import { emptyResponse, errorResponse } from './responses';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d*)$/;
 
-/** POST: append (JSON mode: an array appends each element), close, or both, atomically. */
+/**
+ * POST: append (JSON mode: an array appends each element), close, or both, atomically.
+ * Parsed and checked first, then authorized (with the parsed events), then looked up and
+ * appended by the transport-independent {@link appendToSession}.
+ */
 export async function handleAppend(request: Request, id: string, config: HandlerConfig): Promise<Response> {
   const headers = request.headers;
   const close = isTrue(headers.get(H.closed));
   const producer = parseProducer(headers);
   const streamSeq = headers.get(H.seq) ?? undefined;
   if (streamSeq === '') throw new SessionServerError('bad-request', 'Stream-Seq must not be empty');
-  const body = await readRequestBody(request, config.maxBodyBytes);
-  const stream = await requireStream(config, id, false);
-
-  const options: AppendOptions = { entries: [], close };
-  if (producer !== undefined) options.producer = producer;
-  if (streamSeq !== undefined) options.streamSeq = streamSeq;
-  let control = close;
-  if (body.byteLength === 0) {
-    if (!close) throw new SessionServerError('empty-body', 'an append needs a body (an empty body is only valid with Stream-Closed: true)');
-  } else {
-    const contentType = headers.get('content-type');
-    if (contentType === null) throw new SessionServerError('bad-request', 'an append with a body needs a Content-Type');
-    if (!isValidContentType(contentType)) throw new SessionServerError('bad-request', `invalid Content-Type: ${contentType}`);
-    if (mediaType(contentType) !== mediaType(stream.contentType)) {
-      if (stream.closed) return closedResponse(stream.tail);
-      return errorResponse('content-type-mismatch', `the stream's content type is ${stream.contentType}`);
-    }
-    options.contentType = contentType;
-    if (modeOf(stream.contentType) === 'json') {
-      const messages = parseJsonMessages(body, { allowEmptyArray: false });
-      for (const value of messages.values) {
-        const problem = config.validateEvents ? problemWithEvent(value) : undefined;
-        if (problem !== undefined) throw new SessionServerError('invalid-event', problem);
-        if (isSdkEvent(value) && (value.type === 'cancel' || value.type === 'steer')) control = true;
-      }
-      options.entries = messages.entries;
-    } else {
-      options.entries = [body];
-    }
+  const body = await readRequestBody(request, config.maxBodyBytes, config.bodyTimeoutMs);
+  const contentType = body.byteLength === 0 ? undefined : (headers.get('content-type') ?? undefined);
+  if (body.byteLength === 0 && !close) {
+    throw new SessionServerError('empty-body', 'an append needs a body (an empty body is only valid with Stream-Closed: true)');
   }
-  await authorizeRequest(config, request, id, control ? 'control' : 'append');
+  if (body.byteLength > 0 && contentType === undefined) throw new SessionServerError('bad-request', 'an append with a body needs a Content-Type');
+  if (contentType !== undefined && !isValidContentType(contentType)) throw new SessionServerError('bad-request', `invalid Content-Type: ${contentType}`);
+  const json = contentType !== undefined && modeOf(contentType) === 'json';
+  const events = json ? prepareEvents(parseJsonMessages(body, { allowEmptyArray: false }), { sessionStreams: config.sessionStreams, maxEvents: config.maxEventsPerAppend }) : undefined;
+  const asked = authorizedEvents(events?.values ?? [], { json, close, sessionStreams: config.sessionStreams });
+  const caller = await authorizeRequest(config, request, id, asked.action, asked.events);
 
-  const outcome = await config.store.append(id, options);
+  const appendRequest: AppendRequest = {
+    sessionId: id,
+    caller,
+    body: events !== undefined ? { kind: 'json', events } : body.byteLength > 0 ? { kind: 'bytes', data: body } : { kind: 'none' },
+    contentType,
+    close,
+    producer,
+    streamSeq,
+  };
+  const limits = { maxEventsPerAppend: config.maxEventsPerAppend, maxSessionEvents: config.maxSessionEvents, maxSessionBytes: config.maxSessionBytes };
+  const outcome = await appendToSession({ store: config.store, limits, sessionStreams: config.sessionStreams }, appendRequest);
+  return appendResponse(outcome, producer !== undefined && appendRequest.body.kind !== 'none');
+}
+
+/** The HTTP answer to a store's append outcome. */
+function appendResponse(outcome: AppendOutcome, producerWrote: boolean): Response {
   switch (outcome.status) {
     case 'appended': {
       const responseHeaders = positionHeaders(outcome.tail, outcome.closed);
@@ -57,7 +56,7 @@ export async function handleAppend(request: Request, id: string, config: Handler
         responseHeaders[H.producerEpoch] = String(outcome.producer.epoch);
         responseHeaders[H.producerSeq] = String(outcome.producer.seq);
       }
-      return emptyResponse(producer !== undefined && options.entries.length > 0 ? 200 : 204, responseHeaders);
+      return emptyResponse(producerWrote ? 200 : 204, responseHeaders);
     }
     case 'duplicate':
       return emptyResponse(204, {
@@ -66,11 +65,11 @@ export async function handleAppend(request: Request, id: string, config: Handler
         [H.producerSeq]: String(outcome.producer.seq),
       });
     case 'not-found':
-      return errorResponse('not-found', `no session ${id}`);
+      return errorResponse('not-found', 'no such session');
     case 'gone':
-      return errorResponse('gone', `session ${id} was deleted`);
+      return errorResponse('gone', 'the session was deleted');
     case 'closed':
-      return closedResponse(outcome.tail);
+      return errorResponse('stream-closed', 'the stream is closed', positionHeaders(outcome.tail, true));
     case 'content-type-mismatch':
       return errorResponse('content-type-mismatch', `the stream's content type is ${outcome.contentType}`);
     case 'stale-epoch':
@@ -86,11 +85,9 @@ export async function handleAppend(request: Request, id: string, config: Handler
       });
     case 'stream-seq-regression':
       return errorResponse('sequence-conflict', `Stream-Seq must be greater than ${outcome.last}`);
+    case 'session-full':
+      return errorResponse('session-full', `the session holds its maximum of ${outcome.max} ${outcome.limit}`);
   }
-}
-
-function closedResponse(tail: string): Response {
-  return errorResponse('stream-closed', 'the stream is closed', positionHeaders(tail, true));
 }
 
 /** `Producer-Id`, `Producer-Epoch`, `Producer-Seq`: all three or none (400). */

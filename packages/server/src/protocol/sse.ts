@@ -1,4 +1,5 @@
 import { linkedAbort } from '../abort';
+import { SessionServerError } from '../errors';
 import { isTextual, modeOf, type StreamMode } from '../content-type';
 import { NOW } from '../offsets';
 import type { ReadOutcome, StoredEntry } from '../store';
@@ -17,6 +18,36 @@ type Encoding = 'json' | 'text' | 'base64';
  * (the client reconnects from the last offset). Comment lines keep idle connections alive.
  */
 export async function handleSse(request: Request, id: string, offset: string, config: HandlerConfig): Promise<Response> {
+  const release = acquireLiveReader(config, id);
+  try {
+    return await openSse(request, id, offset, config, release);
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * Count a live read of session `id` on this node (429 `too-many-readers` past the limit);
+ * call the returned function once when it ends.
+ */
+export function acquireLiveReader(config: HandlerConfig, id: string): () => void {
+  const open = config.liveReaders.get(id) ?? 0;
+  if (open >= config.maxLiveReadersPerSession) {
+    throw new SessionServerError('too-many-readers', `session ${id} already has ${open} live readers on this server`);
+  }
+  config.liveReaders.set(id, open + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (config.liveReaders.get(id) ?? 1) - 1;
+    if (left <= 0) config.liveReaders.delete(id);
+    else config.liveReaders.set(id, left);
+  };
+}
+
+async function openSse(request: Request, id: string, offset: string, config: HandlerConfig, release: () => void): Promise<Response> {
   const clientCursor = new URL(request.url).searchParams.get('cursor');
   // The first read happens before the response so that 404/410/400 are real statuses.
   const from = offset === NOW ? (await requireStream(config, id, true)).tail : offset;
@@ -29,15 +60,33 @@ export async function handleSse(request: Request, id: string, offset: string, co
   const lifetime = linkedAbort([request.signal, stop.signal], config.sseMaxDurationMs);
   const events = sseEvents(first, { id, config, encoding, clientCursor, signal: lifetime.signal });
   let ended = false;
+  let out: ReadableStreamDefaultController<Uint8Array> | undefined;
   const end = (): void => {
     if (ended) return;
     ended = true;
     lifetime.dispose();
+    release();
+    // Runs the generator's cleanup once a step in progress (woken by the abort) returns.
+    events.return(undefined).catch((error: unknown) => config.onError(error));
   };
+  // Past its maximum duration (or the client gone) the response ends, even when the reader
+  // stopped reading and no `pull` is pending.
+  lifetime.signal.addEventListener('abort', () => {
+    if (ended) return;
+    end();
+    try {
+      out?.close();
+    } catch {
+      // already closed or errored: nothing left to end
+    }
+  }, { once: true });
   // Driven by `pull`: the next store read happens only once the reader took what came
   // before, so a slow or stalled client holds at most one read's worth of events here.
   const body = new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        out = controller;
+      },
       async pull(controller) {
         let next: IteratorResult<string>;
         try {
@@ -46,7 +95,7 @@ export async function handleSse(request: Request, id: string, offset: string, co
           config.onError(error);
           next = { done: true, value: undefined };
         }
-        if (stop.signal.aborted) return; // cancelled meanwhile: the stream is already closed
+        if (ended) return; // ended meanwhile: the stream is already closed
         if (next.done !== true) {
           controller.enqueue(utf8(next.value));
           return;
@@ -57,8 +106,6 @@ export async function handleSse(request: Request, id: string, offset: string, co
       cancel() {
         stop.abort();
         end();
-        // Runs the generator's cleanup once a step in progress (woken by the abort) returns.
-        events.return(undefined).catch((error: unknown) => config.onError(error));
       },
     },
     { highWaterMark: 1 },
@@ -108,7 +155,7 @@ async function* sseEvents(first: OkRead, ctx: PumpContext): AsyncGenerator<strin
         yield ': keep-alive\n\n';
       }
     }
-    const next = await config.store.read(id, { from, maxBytes: config.maxReadBytes });
+    const next = await config.store.read(id, { from, maxBytes: config.maxReadBytes, limit: config.maxReadEntries });
     if (next.status !== 'ok') return;
     read = next;
   }
