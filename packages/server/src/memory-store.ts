@@ -354,7 +354,7 @@ class MemoryStore implements SessionStore {
     this.#assertOpen();
     const stream = this.#lookup(id, this.#now());
     if (typeof stream === 'string') return stream;
-    return this.#remove(stream);
+    return this.#remove(stream, true);
   }
 
   async close(): Promise<void> {
@@ -374,7 +374,7 @@ class MemoryStore implements SessionStore {
     const stream = this.#streams.get(id);
     if (stream === undefined) return 'not-found';
     if (stream.softDeleted) return 'gone';
-    if (expired(stream, now)) return this.#remove(stream) === 'deleted' ? 'not-found' : 'gone';
+    if (expired(stream, now)) return this.#remove(stream, false) === 'deleted' ? 'not-found' : 'gone';
     return stream;
   }
 
@@ -403,11 +403,12 @@ class MemoryStore implements SessionStore {
       : { status: 'conflict', reason: 'a stream with a different configuration exists at this path' };
   }
 
-  #remove(stream: MemoryStream): 'deleted' | 'soft-deleted' {
+  /** Remove a stream (`bury`: deleted on request, so leave a tombstone; expiry leaves none). */
+  #remove(stream: MemoryStream, bury: boolean): 'deleted' | 'soft-deleted' {
     notify(stream, 'not-found');
     this.#bytes -= stream.bytes;
     stream.bytes = 0;
-    this.#bury(stream.id);
+    if (bury) this.#bury(stream.id);
     if (stream.forks > 0) {
       stream.softDeleted = true;
       stream.entries = [];
@@ -458,7 +459,7 @@ class MemoryStore implements SessionStore {
     for (const stream of this.#streams.values()) {
       if (stream.softDeleted) continue;
       if (expired(stream, now)) {
-        this.#remove(stream);
+        this.#remove(stream, false);
         continue;
       }
       this.#trim(stream, now);
