@@ -5,9 +5,10 @@ const cliPath = fileURLToPath(new URL('../../packages/server/dist/cli.js', impor
 
 /**
  * Start the built `durable-session-server` CLI and resolve with its URL once it printed
- * its ready line. Rejects if it exits or stays silent for 20 s.
+ * its ready line. Rejects if it exits or stays silent for 20 s. `output()` is everything it
+ * printed so far (stdout and stderr).
  */
-export function startCli(args: string[]): Promise<{ url: string; process: ChildProcess }> {
+export function startCli(args: string[]): Promise<{ url: string; process: ChildProcess; output: () => string }> {
   const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -20,7 +21,7 @@ export function startCli(args: string[]): Promise<{ url: string; process: ChildP
       const match = /durable-session-server listening on (http:\/\/\S+)/.exec(out);
       if (match?.[1]) {
         clearTimeout(timer);
-        resolve({ url: match[1], process: child });
+        resolve({ url: match[1], process: child, output: () => out });
       }
     };
     child.stdout.on('data', onData);
