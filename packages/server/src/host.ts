@@ -4,6 +4,7 @@ import { SessionServerError } from './errors';
 import { follow } from './follow';
 import { utf8 } from './protocol/responses';
 import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
+import { compactSessionIndex, indexAppend, sessionsOf } from './session-index';
 import type { AppendOptions, SessionStore, StoredEntry } from './store';
 import { createTurn, turnProducerId, type TurnControl, type TurnWriter } from './turn';
 import { isSdkEvent, problemWithEvent } from './validate-events';
@@ -77,6 +78,12 @@ export interface SessionHost {
    * prompts are answered after (a fork's inherited prompts are not answered again).
    */
   registerSession(id: string, instance?: string, from?: string): Promise<void>;
+  /**
+   * Tell the host a session was deleted (the HTTP handler does, after a DELETE). Deleted
+   * sessions leave the session index: once as many were deleted on this node as the index
+   * listed (at least 1000), it is rewritten with the live sessions only.
+   */
+  sessionDeleted(id: string): Promise<void>;
   /** Stop watching sessions, abort running turns (ended `error`), wait for agents (bounded). Idempotent. */
   close(): Promise<void>;
 }
@@ -129,6 +136,9 @@ class Host implements SessionHost {
   #index: AbortController | undefined;
   #indexReady: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  #deletions = 0;
+  #listedAtCompaction = 0;
+  #compacting: Promise<void> | undefined;
 
   constructor(options: SessionHostOptions) {
     this.#store = options.store;
@@ -181,9 +191,7 @@ class Host implements SessionHost {
 
   /** Append the session to the index, once per creation of it (an idempotent producer named after it). */
   async #list(id: string, instance: string | undefined, from: string | undefined): Promise<void> {
-    const entry = from === undefined ? { type: 'session', sessionId: id } : { type: 'session', sessionId: id, from };
-    const options: AppendOptions = { entries: [utf8(JSON.stringify(entry))], contentType: 'application/json' };
-    if (instance !== undefined) options.producer = { id: `__session/${id}/${instance}`, epoch: 0, seq: 0 };
+    const options = indexAppend(id, instance, from);
     await this.#ensureIndex();
     let outcome = await this.#store.append(this.#indexId, options);
     if (outcome.status === 'not-found') {
@@ -243,24 +251,44 @@ class Host implements SessionHost {
     const signal = AbortSignal.any([controller.signal, this.#lifetime.signal]);
     this.#track(
       (async () => {
-        await this.#ensureIndex();
-        await follow({
-          store: this.#store,
-          id: this.#indexId,
-          from: '-1',
-          signal,
-          onError: this.#onError,
-          onBatch: async (entries, phase) => {
-            for (const { sessionId, from } of sessionsOf(entries)) {
-              if (signal.aborted) return;
-              // Sessions that existed before we started: only their new prompts. New ones: from the
-              // start (a fork: from where it was created, so inherited prompts are not answered again).
-              await this.#watchForPrompts(sessionId, phase === 'live' ? (from ?? '-1') : undefined);
-            }
-          },
-        });
+        // The index ends (`not-found`) when a host compacted it: follow the new one from its start.
+        for (let end = 'not-found'; end === 'not-found' && !signal.aborted; ) {
+          this.#indexReady = undefined;
+          await this.#ensureIndex();
+          end = await follow({
+            store: this.#store,
+            id: this.#indexId,
+            from: '-1',
+            signal,
+            onError: this.#onError,
+            onBatch: async (entries, phase) => {
+              for (const { sessionId, from } of sessionsOf(entries)) {
+                if (signal.aborted) return;
+                // Sessions that existed before we started: only their new prompts. New ones: from the
+                // start (a fork: from where it was created, so inherited prompts are not answered again).
+                await this.#watchForPrompts(sessionId, phase === 'live' ? (from ?? '-1') : undefined);
+              }
+            },
+          });
+        }
       })(),
     );
+  }
+
+  sessionDeleted(_id: string): Promise<void> {
+    if (this.#lifetime.signal.aborted) return Promise.resolve();
+    this.#deletions++;
+    // Deleted sessions leave the index: rewrite it once as many were deleted as it listed (amortized O(1)).
+    if (this.#deletions < Math.max(1000, this.#listedAtCompaction) || this.#compacting !== undefined) return Promise.resolve();
+    this.#deletions = 0;
+    this.#compacting = compactSessionIndex(this.#store, this.#indexId)
+      .then((listed) => {
+        this.#listedAtCompaction = listed;
+      })
+      .finally(() => {
+        this.#compacting = undefined;
+      });
+    return this.#compacting;
   }
 
   async #watchForPrompts(sessionId: string, from: string | undefined): Promise<void> {
@@ -458,21 +486,6 @@ function parseEntry(entry: StoredEntry, sessionId: string, onError: (error: unkn
     onError(new SessionServerError('invalid-json', `session ${sessionId}: entry at ${entry.offset} is not JSON`, { cause: error }));
     return undefined;
   }
-}
-
-function sessionsOf(entries: readonly StoredEntry[]): Array<{ sessionId: string; from: string | undefined }> {
-  const ids: Array<{ sessionId: string; from: string | undefined }> = [];
-  for (const entry of entries) {
-    try {
-      const value = JSON.parse(new TextDecoder().decode(entry.data)) as { type?: unknown; sessionId?: unknown; from?: unknown };
-      if (value.type === 'session' && typeof value.sessionId === 'string') {
-        ids.push({ sessionId: value.sessionId, from: typeof value.from === 'string' ? value.from : undefined });
-      }
-    } catch {
-      continue; // the index only holds what registerSession wrote; anything else is not a session
-    }
-  }
-  return ids;
 }
 
 function randomId(): string {

@@ -9,7 +9,7 @@ import type { SessionStore } from './store';
  * @example
  * createSessionServer({ store: memoryStore(), maxBodyBytes: 256 * 1024, authorize: (req) => req.headers.has('authorization') });
  */
-export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onSessionStream'> {
+export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onSessionStream' | 'onSessionDeleted'> {
   /** Where sessions live. Default: a new {@link memoryStore} (closed by `close()`). */
   store?: SessionStore;
   /** Refuse requests with 401/403. See {@link Authorize}. */
@@ -64,6 +64,7 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
     // Every node's host learns about sessions created here through the store's session index
     // (idempotent: a PUT of an existing session repairs a failed announcement).
     onSessionStream: (id, stream) => host.registerSession(id, stream.instance, stream.fork === undefined ? undefined : stream.tail),
+    onSessionDeleted: (id) => host.sessionDeleted(id),
   });
   let closing: Promise<void> | undefined;
   return {

@@ -112,6 +112,7 @@ export interface HandlerConfig {
   /** JSON streams are session streams (strict events, roles); `false` for a generic Durable Streams server. */
   sessionStreams: boolean;
   onSessionStream: ((id: string, stream: StreamInfo) => Promise<void>) | undefined;
+  onSessionDeleted: ((id: string) => Promise<void>) | undefined;
   onError: (error: unknown) => void;
   /** Live reads (SSE, long-poll) open per session on this node. */
   liveReaders: Map<string, number>;

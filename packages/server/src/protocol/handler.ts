@@ -60,6 +60,8 @@ export interface ProtocolHandlerOptions {
    * PUT calls it again).
    */
   onSessionStream?: (id: string, stream: StreamInfo) => Promise<void>;
+  /** Called after a DELETE removed a stream (its failure is reported to `onError`; the DELETE still answers 204). */
+  onSessionDeleted?: (id: string) => Promise<void>;
   /** Unexpected errors (answered 500) and background failures. Default `console.error`. */
   onError?: (error: unknown) => void;
 }
@@ -91,6 +93,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): (request
     cors: options.cors ?? '*',
     sessionStreams: options.sessionStreams ?? true,
     onSessionStream: options.onSessionStream,
+    onSessionDeleted: options.onSessionDeleted,
     onError: options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error)),
     liveReaders: new Map(),
   };

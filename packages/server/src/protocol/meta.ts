@@ -23,6 +23,7 @@ export async function handleDelete(request: Request, id: string, config: Handler
   switch (outcome) {
     case 'deleted':
     case 'soft-deleted':
+      await config.onSessionDeleted?.(id).catch(config.onError);
       return emptyResponse(204);
     case 'not-found':
       throw await notFound(config.store, id);
