@@ -84,11 +84,12 @@ describe('connections that die quietly, or never finish', () => {
     await server.handler(new Request('http://x/v1/stream/s', { method: 'PUT', headers: { 'content-type': 'application/json' } }));
     const res = await server.handler(new Request('http://x/v1/stream/s?offset=-1&live=sse'));
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-    await new Promise((r) => setTimeout(r, 600)); // nobody reads meanwhile
-    // Past the maximum, the stream was ended by the server: what it queued, then done, with no wait.
-    const started = Date.now();
-    for (let i = 0; i < 10; i++) if ((await reader.read()).done) break;
-    expect(Date.now() - started).toBeLessThan(200);
-    expect((await reader.read()).done).toBe(true);
+    // Nobody reads. Past the maximum the server ends the response by itself (the runtime can free
+    // the connection); the reader resumes from its last offset.
+    const outcome = await Promise.race([
+      reader.closed.then(() => 'closed', () => 'ended'),
+      new Promise((r) => setTimeout(() => r('still open'), 2000)),
+    ]);
+    expect(outcome).toBe('ended');
   });
 });

@@ -71,15 +71,16 @@ async function openSse(request: Request, id: string, offset: string, config: Han
   };
   // Past its maximum duration (or the client gone) the response ends, even when the reader
   // stopped reading and no `pull` is pending.
-  lifetime.signal.addEventListener('abort', () => {
-    if (ended) return;
+  // A reader that is waiting for more (a pull pending) gets a clean end from the generator,
+  // which the abort wakes. One that stopped reading gets its response errored: what it left
+  // unread is dropped (it resumes from its last offset) and the connection is released.
+  let pulling = false;
+  const stalled = (): void => {
+    if (ended || pulling) return;
     end();
-    try {
-      out?.close();
-    } catch {
-      // already closed or errored: nothing left to end
-    }
-  }, { once: true });
+    out?.error(new SessionServerError('request-timeout', 'the live read ended while its reader was not reading'));
+  };
+  lifetime.signal.addEventListener('abort', stalled, { once: true });
   // Driven by `pull`: the next store read happens only once the reader took what came
   // before, so a slow or stalled client holds at most one read's worth of events here.
   const body = new ReadableStream<Uint8Array>(
@@ -89,11 +90,14 @@ async function openSse(request: Request, id: string, offset: string, config: Han
       },
       async pull(controller) {
         let next: IteratorResult<string>;
+        pulling = true;
         try {
           next = await events.next();
         } catch (error) {
           config.onError(error);
           next = { done: true, value: undefined };
+        } finally {
+          pulling = false;
         }
         if (ended) return; // ended meanwhile: the stream is already closed
         if (next.done !== true) {
