@@ -14,13 +14,13 @@ it('deleted sessions leave the session index (bounded under create/delete churn)
   const call = (id: string, init: RequestInit = {}) => server.handler(new Request(`http://x/v1/stream/${id}`, init));
   const put = (id: string) => call(id, { method: 'PUT', headers: { 'content-type': 'application/json' } });
   await put('kept');
-  for (let i = 0; i < 2500; i++) {
+  for (let i = 0; i < 1500; i++) {
     expect((await put(`churn-${i}`)).status).toBe(201);
     expect((await call(`churn-${i}`, { method: 'DELETE' })).status).toBe(204);
   }
   const index = await server.store.read('__sessions', { from: '-1' });
   if (index.status !== 'ok') throw new Error(index.status);
-  expect(index.entries.length).toBeLessThan(1100); // 2,501 sessions listed, 2,500 of them deleted
+  expect(index.entries.length).toBeLessThan(1100); // 1,501 sessions listed, 1,500 of them deleted
   const listed = index.entries.map((e) => (JSON.parse(new TextDecoder().decode(e.data)) as { sessionId: string }).sessionId);
   expect(listed).toContain('kept');
   // The host follows the rewritten index: a new session's prompt is answered.
@@ -32,4 +32,4 @@ it('deleted sessions leave the session index (bounded under create/delete churn)
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error('the prompt was not answered after the index was compacted');
-});
+}, 60_000);
