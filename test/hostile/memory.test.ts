@@ -4,6 +4,7 @@
  * catch-up read, stays under 512 MB RSS and answers the next request.
  */
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCli } from '../support/cli';
 import { client, codeOf } from './support';
@@ -50,4 +51,35 @@ it(`stays under ${BOUND_MB} MB RSS under 30 × 1 MB of attack and 30 MB of valid
   expect(peak, `peak RSS ${peak.toFixed(0)} MB`).toBeLessThan(BOUND_MB);
   expect(await api.events('victim')).toEqual([{ type: 'note', text: 'acknowledged' }]);
   await api.healthy();
+});
+
+it(`stays under ${BOUND_MB} MB RSS with 500 SSE readers that stopped reading (main: ~0.8-0.9 GB), and answers the next request`, async () => {
+  const api = client(cli.url);
+  const pid = cli.process.pid as number;
+  const event = { type: 'note', text: 'x'.repeat(9000) };
+  for (let k = 0; k < 10; k++) {
+    await api.put(`stalled-${k}`);
+    for (let i = 0; i < 6; i++) expect((await api.post(`stalled-${k}`, Array.from({ length: 100 }, () => event))).status).toBe(204);
+  }
+  const { port } = new URL(cli.url);
+  const sockets: Socket[] = [];
+  try {
+    for (let i = 0; i < 500; i++) {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`GET /v1/stream/stalled-${i % 10}?offset=-1&live=sse HTTP/1.1\r\nHost: x\r\n\r\n`);
+        socket.pause(); // never reads
+      });
+      socket.on('error', () => undefined);
+      sockets.push(socket);
+    }
+    let peak = 0;
+    for (let t = 0; t < 12; t++) {
+      await new Promise((r) => setTimeout(r, 500));
+      peak = Math.max(peak, rssMb(pid));
+    }
+    expect(peak, `peak RSS ${peak.toFixed(0)} MB`).toBeLessThan(BOUND_MB);
+    await api.healthy();
+  } finally {
+    for (const socket of sockets) socket.destroy();
+  }
 });

@@ -51,7 +51,7 @@ async function openSse(request: Request, id: string, offset: string, config: Han
   const clientCursor = new URL(request.url).searchParams.get('cursor');
   // The first read happens before the response so that 404/410/400 are real statuses.
   const from = offset === NOW ? (await requireStream(config, id, true)).tail : offset;
-  const first = await readOrThrow(config, id, { from, maxBytes: config.maxReadBytes, touch: true });
+  const first = await readOrThrow(config, id, { from, maxBytes: sseEventBytes(config), touch: true });
   const contentType = first.stream.contentType;
   const mode: StreamMode = modeOf(contentType);
   const encoding: Encoding = mode === 'json' ? 'json' : isTextual(contentType) ? 'text' : 'base64';
@@ -124,6 +124,14 @@ async function openSse(request: Request, id: string, offset: string, config: Han
   return new Response(body, { status: 200, headers });
 }
 
+/**
+ * The data of one SSE event: at most 64 KiB (or `maxReadBytes` if smaller). What a reader that
+ * stopped reading holds on the server is about one event, so a few hundred of them stay small.
+ */
+function sseEventBytes(config: HandlerConfig): number {
+  return Math.min(config.maxReadBytes, 64 * 1024);
+}
+
 interface PumpContext {
   id: string;
   config: HandlerConfig;
@@ -159,7 +167,7 @@ async function* sseEvents(first: OkRead, ctx: PumpContext): AsyncGenerator<strin
         yield ': keep-alive\n\n';
       }
     }
-    const next = await config.store.read(id, { from, maxBytes: config.maxReadBytes, limit: config.maxReadEntries });
+    const next = await config.store.read(id, { from, maxBytes: sseEventBytes(config), limit: config.maxReadEntries });
     if (next.status !== 'ok') return;
     read = next;
   }
