@@ -20,7 +20,7 @@ let stderr = '';
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build -w @durable-session/server\` first`);
-  const child = spawn(process.execPath, [CLI, '--port', '0', '--host', '127.0.0.1', '--long-poll-timeout', String(LONG_POLL_TIMEOUT_MS)], {
+  const child = spawn(process.execPath, [CLI, '--port', '0', '--host', '127.0.0.1', '--long-poll-timeout', String(LONG_POLL_TIMEOUT_MS), '--generic-streams'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server = child;

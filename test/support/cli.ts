@@ -10,6 +10,8 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export interface Started {
   url: string;
   process: ChildProcess;
+  /** Everything it printed so far (stdout and stderr). */
+  output: () => string;
 }
 
 /**
@@ -30,7 +32,7 @@ export function startCommand(command: string, args: string[], ready: RegExp, env
       const match = ready.exec(out);
       if (match?.[1]) {
         clearTimeout(timer);
-        resolve({ url: match[1], process: child });
+        resolve({ url: match[1], process: child, output: () => out });
       }
     };
     child.stdout.on('data', onData);

@@ -8,6 +8,8 @@ export interface CliOptions {
   demoDelayMs: number | undefined;
   longPollTimeoutMs: number | undefined;
   maxBodyBytes: number | undefined;
+  /** Serve `application/json` streams as generic Durable Streams (no session event checks or roles). */
+  genericStreams: boolean;
   help: boolean;
 }
 
@@ -28,6 +30,8 @@ Options:
   --demo-delay <ms>        pause between the demo agent's words (default 30)
   --long-poll-timeout <ms> how long a long-poll waits before 204 (default 20000)
   --max-body-bytes <n>     largest accepted request body (default 1048576)
+  --generic-streams        serve application/json streams as generic Durable Streams
+                           (any JSON; no session event checks or roles)
   -h, --help               show this help
 `;
 
@@ -46,6 +50,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     demoDelayMs: undefined,
     longPollTimeoutMs: undefined,
     maxBodyBytes: undefined,
+    genericStreams: false,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -81,6 +86,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         break;
       case '--max-body-bytes':
         options.maxBodyBytes = integer(flag, value, 1, 1024 * 1024 * 1024);
+        break;
+      case '--generic-streams':
+        options.genericStreams = true;
         break;
       case '-h':
       case '--help':

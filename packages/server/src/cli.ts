@@ -23,6 +23,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const serverOptions: SessionServerOptions = {}; // --store memory: the server's own memory store
   if (options.longPollTimeoutMs !== undefined) serverOptions.longPollTimeoutMs = options.longPollTimeoutMs;
   if (options.maxBodyBytes !== undefined) serverOptions.maxBodyBytes = options.maxBodyBytes;
+  if (options.genericStreams) serverOptions.sessionStreams = false;
   const server = createSessionServer(serverOptions);
   if (options.demoAgent) {
     server.host.onPrompt(demoAgent(options.demoDelayMs === undefined ? {} : { delayMs: options.demoDelayMs }), { agentId: 'demo' });

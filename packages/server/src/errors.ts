@@ -16,7 +16,9 @@ export type SessionServerErrorCode =
   | 'forbidden'
   | 'producer-stale-epoch'
   | 'not-found'
+  | 'deleted'
   | 'method-not-allowed'
+  | 'request-timeout'
   | 'conflict'
   | 'content-type-mismatch'
   | 'stream-closed'
@@ -24,6 +26,11 @@ export type SessionServerErrorCode =
   | 'producer-seq-gap'
   | 'gone'
   | 'payload-too-large'
+  | 'too-many-events'
+  | 'session-full'
+  | 'too-many-sessions'
+  | 'store-full'
+  | 'too-many-readers'
   | 'internal'
   | 'closed'
   | 'turn-ended'
@@ -39,7 +46,9 @@ const STATUS: Record<SessionServerErrorCode, number> = {
   forbidden: 403,
   'producer-stale-epoch': 403,
   'not-found': 404,
+  deleted: 404,
   'method-not-allowed': 405,
+  'request-timeout': 408,
   conflict: 409,
   'content-type-mismatch': 409,
   'stream-closed': 409,
@@ -47,6 +56,11 @@ const STATUS: Record<SessionServerErrorCode, number> = {
   'producer-seq-gap': 409,
   gone: 410,
   'payload-too-large': 413,
+  'too-many-events': 413,
+  'session-full': 413,
+  'too-many-sessions': 429,
+  'store-full': 429,
+  'too-many-readers': 429,
   internal: 500,
   closed: 500,
   'turn-ended': 500,

@@ -28,10 +28,10 @@ export type { DemoAgentOptions } from './demo-agent';
 
 export { createProtocolHandler } from './protocol/handler';
 export type { ProtocolHandlerOptions } from './protocol/handler';
-export type { Authorize, SessionAction } from './protocol/config';
+export type { AuthGrant, Authorize, AuthorizeContext, AuthorizedEvent, SessionAction, SessionRole } from './protocol/config';
 export type { CorsOrigin } from './protocol/headers';
 
-export { memoryStore } from './memory-store';
+export { ENTRY_OVERHEAD_BYTES, memoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
 export type {
   AppendOptions,
@@ -51,8 +51,9 @@ export type {
 } from './store';
 export { checkProducer } from './producer';
 export type { ProducerState, ProducerVerdict } from './producer';
-export { formatOffset, parseOffset, ZERO_OFFSET } from './offsets';
+export { formatOffset, isInstance, newInstance, parseOffset, positionIn, ZERO_INSTANCE, ZERO_OFFSET } from './offsets';
 
 export { SessionServerError, statusOfCode } from './errors';
 export type { SessionServerErrorCode } from './errors';
-export { isSdkEvent, problemWithEvent } from './validate-events';
+export { actionOfEvent, isSdkEvent, problemWithEvent, problemWithSessionEvent } from './validate-events';
+export type { EventAction } from './validate-events';

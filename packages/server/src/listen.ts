@@ -32,6 +32,16 @@ export interface ListenOptions {
   onError?: (error: unknown) => void;
   /** Serve WebSocket upgrades (default: the session server's `upgrade`); others are answered 404. */
   upgrade?: UpgradeHandler;
+  /**
+   * How long a client may take to send a whole request (headers and body; slowloris): the
+   * socket is closed after it. Default 30 s (Node's own default is 300 s).
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long a response may wait for a client that does not read (the socket's buffer full)
+   * before the connection is cut, so no reader is buffered for without bound. Default 30 s.
+   */
+  writeTimeoutMs?: number;
 }
 
 /**
@@ -72,14 +82,25 @@ export async function listen(servable: Servable, options: ListenOptions = {}): P
   const upgrade = options.upgrade ?? (typeof servable === 'function' ? undefined : servable.upgrade);
   const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
   const inFlight = new Set<AbortController>();
-  const server = createServer((req, res) => {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+  // Node closes idle keep-alive sockets after 5 s, which races clients (undici among them) that
+  // reuse a socket near that limit ("other side closed"). Idle sockets live 65 s instead.
+  const timeouts = { requestTimeout, headersTimeout: Math.min(20_000, requestTimeout), keepAliveTimeout: 65_000, connectionsCheckingInterval: 1000 };
+  const server = createServer(timeouts, (req, res) => {
+    if (req.url?.startsWith('/') !== true) {
+      // An absolute-form target (`GET http://other/ HTTP/1.1`) or `*`: not ours to serve.
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'bad-request', message: 'the request target must be a path' } }));
+      return;
+    }
     const controller = new AbortController();
     inFlight.add(controller);
     res.on('close', () => {
       inFlight.delete(controller);
       if (!res.writableFinished) controller.abort();
     });
-    serve(handler, req, res, controller.signal).catch((error: unknown) => {
+    serve(handler, req, res, controller.signal, writeTimeoutMs).catch((error: unknown) => {
       onError(error);
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json' });
@@ -90,10 +111,6 @@ export async function listen(servable: Servable, options: ListenOptions = {}): P
     });
   });
   const upgraded = serveUpgrades(server, upgrade);
-  // Node closes idle keep-alive sockets after 5 s, which races clients (undici among them) that
-  // reuse a socket near that limit ("other side closed"). Idle sockets live 65 s instead.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -140,7 +157,13 @@ function serveUpgrades(server: Server, upgrade: UpgradeHandler | undefined): Set
   return sockets;
 }
 
-async function serve(handler: (request: Request) => Promise<Response>, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+async function serve(
+  handler: (request: Request) => Promise<Response>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+  writeTimeoutMs: number,
+): Promise<void> {
   const { request, drain } = toRequest(req, signal);
   // Whatever the handler left unread (an early 404/413) is drained, so the connection stays usable.
   res.on('finish', drain);
@@ -165,19 +188,24 @@ async function serve(handler: (request: Request) => Promise<Response>, req: Inco
     const { done, value } = await reader.read();
     if (done) break;
     if (res.destroyed) return;
-    if (!res.write(value)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
-    }
+    if (!res.write(value)) await drained(res, writeTimeoutMs);
   }
   res.end();
+}
+
+/** Resolve once `res` drained or closed; cut the connection when it did not drain in `timeoutMs`. */
+function drained(res: ServerResponse, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => res.destroy(), timeoutMs); // a reader that does not read: 'close' follows
+    const done = (): void => {
+      clearTimeout(timer);
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** An IncomingMessage as a Web `Request` whose body streams from the socket. */

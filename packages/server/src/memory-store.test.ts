@@ -19,6 +19,13 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+/** The offset of `position` in the current instance of stream `id`. */
+async function off(s: SessionStore, id: string, position: number): Promise<string> {
+  const head = await s.head(id);
+  if (head.status !== 'ok') throw new Error(head.status);
+  return formatOffset(head.stream.instance, position);
+}
+
 async function readAll(s: SessionStore, id: string, from = '-1'): Promise<string[]> {
   const r = await s.read(id, { from });
   if (r.status !== 'ok') throw new Error(r.status);
@@ -43,7 +50,7 @@ describe('memoryStore offsets', () => {
     expect(new Set(entryOffsets).size).toBe(24);
     // each entry's `next` is the following entry's offset
     read.entries.slice(0, -1).forEach((e, i) => expect(e.next).toBe(read.entries[i + 1]?.offset));
-    expect(read.next).toBe(formatOffset(24));
+    expect(read.next).toBe(await off(s, 'a', 24));
     expect(offsets.at(-1)).toBe(read.next);
   });
 
@@ -51,10 +58,10 @@ describe('memoryStore offsets', () => {
     const s = store();
     await s.create('b', { contentType: 'text/plain', entries: [enc('hello')] });
     await s.append('b', { entries: [enc(' world')] });
-    const r = await s.read('b', { from: formatOffset(3) });
+    const r = await s.read('b', { from: await off(s, 'b', 3) });
     if (r.status !== 'ok') throw new Error(r.status);
     expect(r.entries.map((e) => dec(e.data)).join('')).toBe('lo world');
-    expect(r.next).toBe(formatOffset(11));
+    expect(r.next).toBe(await off(s, 'b', 11));
     expect(r.upToDate).toBe(true);
   });
 
@@ -74,7 +81,7 @@ describe('memoryStore offsets', () => {
   it('refuses offsets past the tail and reports unknown streams', async () => {
     const s = store();
     await s.create('a', { contentType: 'application/json' });
-    expect((await s.read('a', { from: formatOffset(9) })).status).toBe('offset-beyond-tail');
+    expect((await s.read('a', { from: await off(s, 'a', 9) })).status).toBe('offset-beyond-tail');
     expect((await s.read('nope', { from: '-1' })).status).toBe('not-found');
     await expect(s.read('a', { from: 'garbage' })).rejects.toMatchObject({ code: 'invalid-offset' });
   });
@@ -135,11 +142,11 @@ describe('memoryStore retention', () => {
     const s = store({ retention: { maxEvents: 3 } });
     await s.create('a', { contentType: 'application/json' });
     for (let i = 0; i < 5; i++) await s.append('a', { entries: [json(i)] });
-    expect(await s.read('a', { from: ZERO_OFFSET })).toEqual({ status: 'offset-gone', earliest: formatOffset(2) });
+    expect(await s.read('a', { from: ZERO_OFFSET })).toEqual({ status: 'offset-gone', earliest: await off(s, 'a', 2) });
     expect(await readAll(s, 'a')).toEqual(['2', '3', '4']);
-    expect(await readAll(s, 'a', formatOffset(3))).toEqual(['3', '4']);
+    expect(await readAll(s, 'a', await off(s, 'a', 3))).toEqual(['3', '4']);
     const head = await s.head('a');
-    expect(head.status === 'ok' && head.stream.start).toBe(formatOffset(2));
+    expect(head.status === 'ok' && head.stream.start).toBe(await off(s, 'a', 2));
   });
 
   it('drops entries older than maxAgeMs', async () => {
@@ -169,7 +176,9 @@ describe('memoryStore lifecycle', () => {
     await s.create('a', { contentType: 'application/json', entries: [json('old')] });
     expect(await s.delete('a')).toBe('deleted');
     expect(await s.delete('a')).toBe('not-found');
-    expect((await s.head('a')).status).toBe('not-found');
+    // A bounded tombstone tells a deleted stream from an unknown one.
+    expect((await s.head('a')).status).toBe('deleted');
+    expect((await s.head('never')).status).toBe('not-found');
     await s.create('a', { contentType: 'application/json', entries: [json('new')] });
     expect(await readAll(s, 'a')).toEqual(['"new"']);
   });
@@ -190,8 +199,8 @@ describe('memoryStore lifecycle', () => {
     const s = store();
     await s.create('a', { contentType: 'application/json' });
     const closing = await s.append('a', { entries: [json('last')], close: true });
-    expect(closing).toMatchObject({ status: 'appended', closed: true, tail: formatOffset(1) });
-    expect(await s.append('a', { entries: [json('more')] })).toEqual({ status: 'closed', tail: formatOffset(1) });
+    expect(closing).toMatchObject({ status: 'appended', closed: true, tail: await off(s, 'a', 1) });
+    expect(await s.append('a', { entries: [json('more')] })).toEqual({ status: 'closed', tail: await off(s, 'a', 1) });
     expect((await s.append('a', { entries: [], close: true })).status).toBe('appended');
     const read = await s.read('a', { from: '-1' });
     expect(read.status === 'ok' && read.closed).toBe(true);
@@ -201,14 +210,14 @@ describe('memoryStore lifecycle', () => {
     const s = store();
     await s.create('src', { contentType: 'text/plain', entries: [enc('hello')] });
     const fork = await s.create('fork', { fork: { source: 'src', offset: ZERO_OFFSET, subOffset: 3 } });
-    expect(fork).toMatchObject({ status: 'created', stream: { contentType: 'text/plain', tail: formatOffset(3) } });
+    expect(fork).toMatchObject({ status: 'created', stream: { contentType: 'text/plain', tail: await off(s, 'fork', 3) } });
     await s.append('fork', { entries: [enc('LO')] });
     expect((await readAll(s, 'fork')).join('')).toBe('helLO');
     expect(await s.delete('src')).toBe('soft-deleted');
     expect((await s.head('src')).status).toBe('gone');
     expect((await s.create('src', { contentType: 'text/plain' })).status).toBe('conflict');
     expect(await s.delete('fork')).toBe('deleted');
-    expect((await s.head('src')).status).toBe('not-found');
+    expect((await s.head('src')).status).toBe('deleted');
   });
 });
 
@@ -286,5 +295,53 @@ describe('memoryStore idempotent producers', () => {
     await s.create('a', { contentType: 'text/plain' });
     expect((await s.append('a', { entries: [enc('x')], streamSeq: '2' })).status).toBe('appended');
     expect(await s.append('a', { entries: [enc('y')], streamSeq: '10' })).toEqual({ status: 'stream-seq-regression', last: '2' });
+  });
+});
+
+describe('memoryStore stream identity and bounds', () => {
+  it("offsets carry the stream's instance: another instance's offset is offset-gone, the zero offset is position 0 everywhere", async () => {
+    const s = store();
+    await s.create('a', { contentType: 'application/json', entries: [json(1), json(2)] });
+    const old = await off(s, 'a', 1);
+    expect(await readAll(s, 'a', ZERO_OFFSET)).toEqual(['1', '2']);
+    await s.delete('a');
+    await s.create('a', { contentType: 'application/json', entries: [json(3), json(4)] });
+    expect((await s.read('a', { from: old })).status).toBe('offset-gone');
+    expect(await s.wait('a', old, new AbortController().signal)).toBe('changed'); // the read after it answers 410
+    const restarted = store();
+    await restarted.create('a', { contentType: 'application/json', entries: [json(5), json(6)] });
+    expect((await restarted.read('a', { from: old })).status).toBe('offset-gone');
+  });
+
+  it("a fork accepts its source's offsets up to where it was cut", async () => {
+    const s = store();
+    await s.create('src', { contentType: 'application/json', entries: [json(1), json(2)] });
+    const cut = await off(s, 'src', 2);
+    await s.create('fork', { fork: { source: 'src' } });
+    await s.append('src', { entries: [json('src only')] });
+    await s.append('fork', { entries: [json('fork only')] });
+    expect(await readAll(s, 'fork', cut)).toEqual(['"fork only"']);
+    expect((await s.read('fork', { from: await off(s, 'src', 3) })).status).toBe('offset-gone');
+  });
+
+  it('refuses streams past maxStreams, bytes past maxBytes, and appends past a per-stream limit', async () => {
+    const s = store({ maxStreams: 2, maxBytes: 1000 });
+    await s.create('a', { contentType: 'application/json' });
+    await s.create('b', { contentType: 'application/json' });
+    await expect(s.create('c', { contentType: 'application/json' })).rejects.toMatchObject({ code: 'too-many-sessions' });
+    await expect(s.append('a', { entries: [enc('x'.repeat(900))] })).rejects.toMatchObject({ code: 'store-full' });
+    expect(await s.append('a', { entries: [json(1), json(2)], limit: { maxEvents: 1, maxBytes: 10_000 } })).toEqual({ status: 'session-full', limit: 'events', max: 1 });
+    expect(await readAll(s, 'a')).toEqual([]);
+    await s.delete('b');
+    expect((await s.create('c', { contentType: 'application/json' })).status).toBe('created');
+  });
+
+  it('keeps at most maxTombstones deleted ids, oldest forgotten first', async () => {
+    const s = store({ maxTombstones: 2 });
+    for (const id of ['a', 'b', 'c']) {
+      await s.create(id, { contentType: 'application/json' });
+      await s.delete(id);
+    }
+    expect([(await s.head('a')).status, (await s.head('b')).status, (await s.head('c')).status]).toEqual(['not-found', 'deleted', 'deleted']);
   });
 });

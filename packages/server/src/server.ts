@@ -12,7 +12,7 @@ import { createWebSocketEndpoint, type WebSocketEndpoint, type WebSocketOptions 
  * @example
  * createSessionServer({ store: memoryStore(), maxBodyBytes: 256 * 1024, authorize: (req) => req.headers.has('authorization') });
  */
-export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onSessionStream'> {
+export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onSessionStream' | 'onSessionDeleted'> {
   /** Where sessions live. Default: a new {@link memoryStore} (closed by `close()`). */
   store?: SessionStore;
   /** Refuse requests with 401/403. See {@link Authorize}. */
@@ -21,6 +21,8 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
   closeTimeoutMs?: number;
   /** The WebSocket endpoint's options (`docs/websocket-protocol.md`), or `false` for none. */
   websocket?: WebSocketOptions | false;
+  /** Most turns agents run at once per session on this node (see `SessionHostOptions`). Default 4. */
+  maxConcurrentTurns?: number;
 }
 
 /**
@@ -46,6 +48,8 @@ export interface SessionServer {
   readonly upgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   /** The WebSocket endpoint (`undefined` with `websocket: false`). */
   readonly websocket: WebSocketEndpoint | undefined;
+  /** The `authorize` hook the handler runs (`durableResponse` runs it too). */
+  readonly authorize: Authorize | undefined;
   /** Close the sockets, stop the host (running turns end), then close the store if the server created it. Idempotent. */
   close(): Promise<void>;
 }
@@ -66,6 +70,7 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
   const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
   const hostOptions: Parameters<typeof createSessionHost>[0] = { store, onError };
   if (options.closeTimeoutMs !== undefined) hostOptions.closeTimeoutMs = options.closeTimeoutMs;
+  if (options.maxConcurrentTurns !== undefined) hostOptions.maxConcurrentTurns = options.maxConcurrentTurns;
   const host = createSessionHost(hostOptions);
   const protocol: ProtocolHandlerOptions = {
     ...options,
@@ -73,7 +78,8 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
     onError,
     // Every node's host learns about sessions created here through the store's session index
     // (idempotent: a PUT of an existing session repairs a failed announcement).
-    onSessionStream: (id, stream) => host.registerSession(id, stream.instance),
+    onSessionStream: (id, stream) => host.registerSession(id, stream.instance, stream.fork === undefined ? undefined : stream.tail),
+    onSessionDeleted: (id) => host.sessionDeleted(id),
   };
   const handler = createProtocolHandler(protocol);
   const websocket = options.websocket === false ? undefined : createWebSocketEndpoint(protocol, options.websocket);
@@ -84,6 +90,7 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
     store,
     websocket,
     upgrade: (request, socket, head) => websocket?.upgrade(request, socket, head) ?? false,
+    authorize: options.authorize,
     close() {
       closing ??= (async () => {
         await websocket?.close();

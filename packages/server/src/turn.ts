@@ -32,7 +32,7 @@ export interface TurnWriter {
   readonly ended: boolean;
   /** Append a `delta` with `text`. Rejects with `turn-ended` after `end`. */
   write(text: string): Promise<void>;
-  /** Append an application event `{ ...data, type, turnId, agentId }` (not one of the SDK's types). */
+  /** Append an application event `{ ...data, type, turnId, agentId }` (not one of the SDK's types, `fetch.chunk` aside). */
   emit(type: string, data?: Record<string, unknown>): Promise<void>;
   /** Append `turn.end` (after every pending write). Idempotent: later calls return the first call's promise. */
   end(reason?: TurnEndReason, error?: string): Promise<void>;
@@ -60,6 +60,17 @@ interface TurnOptions {
 }
 
 const RETRY_DELAYS_MS = [50, 250];
+
+/**
+ * The idempotent producer of one agent's writes in one turn. It lives in the server's
+ * reserved namespace (`__`), which clients are refused from, so no client can fence it or
+ * make its writes be dropped as duplicates.
+ * @example
+ * turnProducerId('t1', 'demo'); // '__turn/t1/demo'
+ */
+export function turnProducerId(turnId: string, agentId: string): string {
+  return `__turn/${turnId}/${agentId}`;
+}
 
 /**
  * Create a turn writer. Appends use an idempotent producer per `(turn, agent)`, so a
@@ -92,7 +103,7 @@ class Turn implements TurnControl {
     this.origin = options.origin;
     this.#store = options.store;
     this.#onEnd = options.onEnd;
-    this.#producerId = `turn/${options.turnId}/${options.agentId}`;
+    this.#producerId = turnProducerId(options.turnId, options.agentId);
   }
 
   get signal(): AbortSignal {
@@ -118,7 +129,8 @@ class Turn implements TurnControl {
 
   emit(type: string, data: Record<string, unknown> = {}): Promise<void> {
     const event = { ...data, type, turnId: this.turnId, agentId: this.agentId };
-    if (typeof type !== 'string' || type === '' || isSdkEvent(event)) {
+    // `fetch.chunk` is an agent event like `delta` (durableResponse writes it); the others have their own methods.
+    if (typeof type !== 'string' || type === '' || (isSdkEvent(event) && type !== 'fetch.chunk')) {
       return Promise.reject(new SessionServerError('bad-request', `emit() is for application events, not ${JSON.stringify(type)}`));
     }
     return this.#write(event);

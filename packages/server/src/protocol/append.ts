@@ -1,9 +1,9 @@
-import { isValidContentType, mediaType, modeOf } from '../content-type';
+import { appendToSession, authorizedEvents, prepareEvents, type AppendRequest } from '../append-path';
+import { isValidContentType, modeOf } from '../content-type';
 import { SessionServerError, type SessionServerErrorCode } from '../errors';
-import type { AppendOptions, AppendOutcome, ProducerTuple } from '../store';
-import { isSdkEvent, problemWithEvent } from '../validate-events';
+import type { AppendOutcome, ProducerTuple } from '../store';
 import { readRequestBody } from './body';
-import { authorizeRequest, positionHeaders, requireStream, type HandlerConfig } from './config';
+import { authorizeRequest, positionHeaders, type HandlerConfig } from './config';
 import { H, isTrue } from './headers';
 import { parseJsonMessages } from './json-body';
 import { emptyResponse, errorResponse } from './responses';
@@ -12,75 +12,71 @@ const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d*)$/;
 
 /**
  * What an append asks for, whatever carried it (an HTTP POST, a WebSocket `append` frame):
- * the body bytes, their content type, and the protocol's append fields.
+ * its JSON messages (already parsed) or byte chunk, their content type, and the protocol's fields.
  */
 export interface AppendInput {
-  body: Uint8Array;
-  contentType: string | null;
+  /** JSON messages (`values`), one byte chunk (`bytes`), or nothing (a close). */
+  body: { values: unknown[] } | { bytes: Uint8Array } | undefined;
+  contentType: string | undefined;
   close: boolean;
   producer: ProducerTuple | undefined;
   streamSeq: string | undefined;
 }
 
 /**
- * An append's outcome, with the store options it ran with. The early answers (a content type
- * that does not match, a closed stream) come back as the store's own outcomes.
+ * POST: append (JSON mode: an array appends each element), close, or both, atomically.
+ * The body is read and parsed here; everything else is {@link appendFromInput}'s.
  */
-export interface AppendResult {
-  outcome: AppendOutcome;
-  options: AppendOptions;
-}
-
-/** POST: append (JSON mode: an array appends each element), close, or both, atomically. */
 export async function handleAppend(request: Request, id: string, config: HandlerConfig): Promise<Response> {
   const headers = request.headers;
   const close = isTrue(headers.get(H.closed));
   const producer = parseProducer(headers);
   const streamSeq = headers.get(H.seq) ?? undefined;
   if (streamSeq === '') throw new SessionServerError('bad-request', 'Stream-Seq must not be empty');
-  const body = await readRequestBody(request, config.maxBodyBytes);
-  const { outcome, options } = await appendToSession(config, request, id, { body, contentType: headers.get('content-type'), close, producer, streamSeq });
-  return appendResponse(id, outcome, producer !== undefined && options.entries.length > 0);
+  const body = await readRequestBody(request, config.maxBodyBytes, config.bodyTimeoutMs);
+  const contentType = body.byteLength === 0 ? undefined : (headers.get('content-type') ?? undefined);
+  if (body.byteLength === 0 && !close) {
+    throw new SessionServerError('empty-body', 'an append needs a body (an empty body is only valid with Stream-Closed: true)');
+  }
+  if (body.byteLength > 0 && contentType === undefined) throw new SessionServerError('bad-request', 'an append with a body needs a Content-Type');
+  if (contentType !== undefined && !isValidContentType(contentType)) throw new SessionServerError('bad-request', `invalid Content-Type: ${contentType}`);
+  const json = contentType !== undefined && modeOf(contentType) === 'json';
+  const input: AppendInput = {
+    body: json ? { values: parseJsonMessages(body, { allowEmptyArray: false }) } : body.byteLength > 0 ? { bytes: body } : undefined,
+    contentType,
+    close,
+    producer,
+    streamSeq,
+  };
+  const outcome = await appendFromInput(config, request, id, input);
+  return appendResponse(id, outcome, producer !== undefined && input.body !== undefined);
 }
 
 /**
- * The transport-independent append: stream lookup, content type and event checks,
- * `authorize`, then the store's append. HTTP and the WebSocket endpoint both go through it.
- * Throws a {@link SessionServerError} for a refused request.
+ * The transport-independent append: event checks and limits, `authorize` (with the parsed
+ * events), then the store's append through {@link appendToSession}. HTTP and the WebSocket
+ * endpoint both go through it. Throws a {@link SessionServerError} for a refused request.
  */
-export async function appendToSession(config: HandlerConfig, request: Request, id: string, input: AppendInput): Promise<AppendResult> {
-  const { body, close, producer, streamSeq } = input;
-  const stream = await requireStream(config, id, false);
-
-  const options: AppendOptions = { entries: [], close };
-  if (producer !== undefined) options.producer = producer;
-  if (streamSeq !== undefined) options.streamSeq = streamSeq;
-  let control = close;
-  if (body.byteLength === 0) {
-    if (!close) throw new SessionServerError('empty-body', 'an append needs a body (an empty body is only valid with Stream-Closed: true)');
-  } else {
-    const contentType = input.contentType;
-    if (contentType === null) throw new SessionServerError('bad-request', 'an append with a body needs a Content-Type');
-    if (!isValidContentType(contentType)) throw new SessionServerError('bad-request', `invalid Content-Type: ${contentType}`);
-    if (mediaType(contentType) !== mediaType(stream.contentType)) {
-      if (stream.closed) return { outcome: { status: 'closed', tail: stream.tail }, options };
-      return { outcome: { status: 'content-type-mismatch', contentType: stream.contentType }, options };
-    }
-    options.contentType = contentType;
-    if (modeOf(stream.contentType) === 'json') {
-      const messages = parseJsonMessages(body, { allowEmptyArray: false });
-      for (const value of messages.values) {
-        const problem = config.validateEvents ? problemWithEvent(value) : undefined;
-        if (problem !== undefined) throw new SessionServerError('invalid-event', problem);
-        if (isSdkEvent(value) && (value.type === 'cancel' || value.type === 'steer')) control = true;
-      }
-      options.entries = messages.entries;
-    } else {
-      options.entries = [body];
-    }
-  }
-  await authorizeRequest(config, request, id, control ? 'control' : 'append');
-  return { outcome: await config.store.append(id, options), options };
+export async function appendFromInput(config: HandlerConfig, request: Request, id: string, input: AppendInput): Promise<AppendOutcome> {
+  const { close } = input;
+  const json = input.body !== undefined && 'values' in input.body;
+  const events = input.body !== undefined && 'values' in input.body
+    ? prepareEvents(input.body.values, { sessionStreams: config.sessionStreams, maxEvents: config.maxEventsPerAppend })
+    : undefined;
+  const asked = authorizedEvents(events?.values ?? [], { json, close, sessionStreams: config.sessionStreams });
+  const caller = await authorizeRequest(config, request, id, asked.action, asked.events);
+  const bytes = input.body !== undefined && 'bytes' in input.body ? input.body.bytes : undefined;
+  const appendRequest: AppendRequest = {
+    sessionId: id,
+    caller,
+    body: events !== undefined ? { kind: 'json', events } : bytes !== undefined ? { kind: 'bytes', data: bytes } : { kind: 'none' },
+    contentType: input.contentType,
+    close,
+    producer: input.producer,
+    streamSeq: input.streamSeq,
+  };
+  const limits = { maxEventsPerAppend: config.maxEventsPerAppend, maxSessionEvents: config.maxSessionEvents, maxSessionBytes: config.maxSessionBytes };
+  return appendToSession({ store: config.store, limits, sessionStreams: config.sessionStreams }, appendRequest);
 }
 
 /** The HTTP answer to an append's outcome (`withProducer`: 200 with the producer headers). */
@@ -137,6 +133,8 @@ export function appendRefusal(id: string, outcome: Exclude<AppendOutcome, Accept
       });
     case 'stream-seq-regression':
       return refuse('sequence-conflict', `Stream-Seq must be greater than ${outcome.last}`);
+    case 'session-full':
+      return refuse('session-full', `the session holds its maximum of ${outcome.max} ${outcome.limit}`);
   }
 }
 

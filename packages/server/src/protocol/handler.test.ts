@@ -17,12 +17,19 @@ afterEach(async () => {
   expect(reported.splice(0)).toEqual([]);
 });
 
+/** A generic Durable Streams handler (`sessionStreams: false`): these are protocol tests; session rules are in session-streams.test.ts. */
 function setup(options: Partial<ProtocolHandlerOptions> = {}) {
   const store = memoryStore();
   stores.push(store);
-  const handler = createProtocolHandler({ store, onError: (e) => reported.push(e), ...options });
+  const handler = createProtocolHandler({ store, onError: (e) => reported.push(e), sessionStreams: false, ...options });
   const call = (path: string, init: RequestInit = {}): Promise<Response> => handler(new Request(`${BASE}${path}`, init));
-  return { store, handler, call };
+  /** The offset of `position` in stream `id` as it is now. */
+  const at = async (id: string, position: number): Promise<string> => {
+    const head = await store.head(id);
+    if (head.status !== 'ok') throw new Error(head.status);
+    return formatOffset(head.stream.instance, position);
+  };
+  return { store, handler, call, at };
 }
 
 async function errorOf(response: Response): Promise<{ code: string; message: string }> {
@@ -33,24 +40,24 @@ async function errorOf(response: Response): Promise<{ code: string; message: str
 
 describe('create, append and read (JSON mode)', () => {
   it('flattens one array level per append and reads the messages back as one JSON array', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     const put = await call('/chat', { method: 'PUT', headers: JSON_TYPE, body: '[{"type":"a"}]' });
     expect(put.status).toBe(201);
     expect(put.headers.get('location')).toBe(`${BASE}/chat`);
-    expect(put.headers.get('stream-next-offset')).toBe(formatOffset(1));
+    expect(put.headers.get('stream-next-offset')).toBe(await at('chat', 1));
     const post = await call('/chat', { method: 'POST', headers: JSON_TYPE, body: '[{"type":"b"},[1,2]]' });
     expect(post.status).toBe(204);
-    expect(post.headers.get('stream-next-offset')).toBe(formatOffset(3));
+    expect(post.headers.get('stream-next-offset')).toBe(await at('chat', 3));
     const get = await call('/chat?offset=-1');
     expect(get.status).toBe(200);
     expect(get.headers.get('stream-up-to-date')).toBe('true');
     expect(await get.json()).toEqual([{ type: 'a' }, { type: 'b' }, [1, 2]]);
-    const after = await call(`/chat?offset=${formatOffset(1)}`);
+    const after = await call(`/chat?offset=${await at('chat', 1)}`);
     expect(await after.json()).toEqual([{ type: 'b' }, [1, 2]]);
   });
 
   it('answers an idempotent PUT with 200 and a different configuration with 409', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     expect((await call('/s', { method: 'PUT', headers: JSON_TYPE })).status).toBe(201);
     expect((await call('/s', { method: 'PUT', headers: JSON_TYPE })).status).toBe(200);
     const conflict = await call('/s', { method: 'PUT', headers: { 'content-type': 'text/plain' } });
@@ -59,7 +66,7 @@ describe('create, append and read (JSON mode)', () => {
   });
 
   it('serves an unchanged read as 304 to a client holding its ETag', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '{"n":1}' });
     const first = await call('/s');
     const etag = first.headers.get('etag');
@@ -70,11 +77,11 @@ describe('create, append and read (JSON mode)', () => {
   });
 
   it('answers offset=now with [] and the tail, and resumes from there', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '[1,2]' });
     const now = await call('/s?offset=now');
     expect(await now.text()).toBe('[]');
-    expect(now.headers.get('stream-next-offset')).toBe(formatOffset(2));
+    expect(now.headers.get('stream-next-offset')).toBe(await at('s', 2));
     expect(now.headers.get('cache-control')).toBe('no-store');
     await call('/s', { method: 'POST', headers: JSON_TYPE, body: '3' });
     expect(await (await call(`/s?offset=${now.headers.get('stream-next-offset') ?? ''}`)).json()).toEqual([3]);
@@ -83,7 +90,7 @@ describe('create, append and read (JSON mode)', () => {
 
 describe('bad input gets the protocol status and a JSON error body', () => {
   it('malformed JSON: 400 invalid-json', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const res = await call('/s', { method: 'POST', headers: JSON_TYPE, body: '{ nope' });
     expect(res.status).toBe(400);
@@ -91,13 +98,13 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an empty JSON array: 400', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     expect((await call('/s', { method: 'POST', headers: JSON_TYPE, body: '[]' })).status).toBe(400);
   });
 
   it('a body over maxBodyBytes: 413 payload-too-large, nothing appended', async () => {
-    const { call } = setup({ maxBodyBytes: 64 });
+    const { call, at } = setup({ maxBodyBytes: 64 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const res = await call('/s', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ text: 'x'.repeat(100) }) });
     expect(res.status).toBe(413);
@@ -119,7 +126,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('malformed offsets: 400 invalid-offset', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     for (const query of ['offset=abc', 'offset=', 'offset=0,1', `offset=${ZERO_OFFSET}&offset=-1`, 'live=long-poll']) {
       const res = await call(`/s?${query}`);
@@ -129,7 +136,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an unknown session: 404 not-found, for every method', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     for (const init of [{}, { method: 'POST', headers: JSON_TYPE, body: '{}' }, { method: 'DELETE' }]) {
       const res = await call('/missing', init);
       expect(res.status).toBe(404);
@@ -139,18 +146,18 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an append to a closed stream: 409 stream-closed with Stream-Closed and the final offset', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '[1]' });
     expect((await call('/s', { method: 'POST', headers: { 'stream-closed': 'true' } })).status).toBe(204);
     const res = await call('/s', { method: 'POST', headers: JSON_TYPE, body: '2' });
     expect(res.status).toBe(409);
     expect(res.headers.get('stream-closed')).toBe('true');
-    expect(res.headers.get('stream-next-offset')).toBe(formatOffset(1));
+    expect(res.headers.get('stream-next-offset')).toBe(await at('s', 1));
     expect((await errorOf(res)).code).toBe('stream-closed');
   });
 
   it('a content type that does not match the stream: 409; a missing one: 400', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const mismatch = await call('/s', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expect(mismatch.status).toBe(409);
@@ -160,7 +167,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('SDK control events missing required fields: 400 invalid-event; application events pass through', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const bad = [
       { type: 'cancel', turnId: 't1' },
@@ -190,14 +197,14 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an unsupported method: 405 with Allow', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     const res = await call('/s', { method: 'PATCH' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toContain('POST');
   });
 
   it('every response carries the browser security and CORS headers', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     const res = await call('/missing', { headers: { origin: 'https://app.example' } });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
@@ -212,7 +219,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an origin list only allows those origins', async () => {
-    const { call } = setup({ cors: ['https://ok.example'] });
+    const { call, at } = setup({ cors: ['https://ok.example'] });
     expect((await call('/x', { headers: { origin: 'https://ok.example' } })).headers.get('access-control-allow-origin')).toBe('https://ok.example');
     expect((await call('/x', { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -221,7 +228,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
 describe('authorize', () => {
   it('is asked with the session and the action, and refuses with 401/403', async () => {
     const seen: Array<[string, SessionAction]> = [];
-    const { call } = setup({
+    const { call, at } = setup({
       authorize(request, { sessionId, action }) {
         seen.push([sessionId, action]);
         if (request.headers.get('authorization') === null) throw new SessionServerError('unauthorized', 'token required');
@@ -248,7 +255,7 @@ describe('authorize', () => {
 
 describe('idempotent producers over HTTP', () => {
   it('answers 200 for new data, 204 for a retry, 403 for a stale epoch, 409 for a gap', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const send = (epoch: number, seq: number) =>
       call('/s', {
@@ -274,7 +281,7 @@ describe('idempotent producers over HTTP', () => {
   });
 
   it('refuses partial or malformed producer headers with 400', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const post = (headers: Record<string, string>) => call('/s', { method: 'POST', headers: { ...JSON_TYPE, ...headers }, body: '1' });
     expect((await post({ 'producer-id': 'p' })).status).toBe(400);
@@ -285,9 +292,9 @@ describe('idempotent producers over HTTP', () => {
 
 describe('live reads', () => {
   it('long-poll waits for the next append and returns it', async () => {
-    const { call } = setup({ longPollTimeoutMs: 60_000 });
+    const { call, at } = setup({ longPollTimeoutMs: 60_000 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '{"n":0}' });
-    const polling = call(`/s?offset=${formatOffset(1)}&live=long-poll`);
+    const polling = call(`/s?offset=${await at('s', 1)}&live=long-poll`);
     await call('/s', { method: 'POST', headers: JSON_TYPE, body: '{"n":1}' });
     const res = await polling;
     expect(res.status).toBe(200);
@@ -296,11 +303,11 @@ describe('live reads', () => {
   });
 
   it('long-poll answers 204 with the tail when nothing arrives, and at once on a closed stream', async () => {
-    const { call } = setup({ longPollTimeoutMs: 20 });
+    const { call, at } = setup({ longPollTimeoutMs: 20 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const timeout = await call(`/s?offset=${ZERO_OFFSET}&live=long-poll`);
     expect(timeout.status).toBe(204);
-    expect(timeout.headers.get('stream-next-offset')).toBe(ZERO_OFFSET);
+    expect(timeout.headers.get('stream-next-offset')).toBe(await at('s', 0)); // position 0, in this stream's instance
     expect(timeout.headers.get('stream-up-to-date')).toBe('true');
     await call('/s', { method: 'POST', headers: { 'stream-closed': 'true' } });
     const eof = await call(`/s?offset=${ZERO_OFFSET}&live=long-poll`);
@@ -309,7 +316,7 @@ describe('live reads', () => {
   });
 
   it('a long-poll aborted by its client ends without waiting for the timeout', async () => {
-    const { handler, call } = setup({ longPollTimeoutMs: 60_000 });
+    const { handler, call, at } = setup({ longPollTimeoutMs: 60_000 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const controller = new AbortController();
     const polling = handler(new Request(`${BASE}/s?offset=${ZERO_OFFSET}&live=long-poll`, { signal: controller.signal }));
@@ -318,7 +325,7 @@ describe('live reads', () => {
   });
 
   it('SSE sends catch-up data, a control event, then live data as it is appended', async () => {
-    const { handler, call } = setup();
+    const { handler, call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '{"n":1}' });
     const controller = new AbortController();
     const res = await handler(new Request(`${BASE}/s?offset=-1&live=sse`, { signal: controller.signal }));
@@ -335,9 +342,9 @@ describe('live reads', () => {
     };
     await readUntil('"upToDate":true');
     expect(text).toContain('event: data\ndata:[\ndata:{"n":1}\ndata:]\n\n');
-    expect(text).toContain(`event: control\ndata:{"streamNextOffset":"${formatOffset(1)}"`);
+    expect(text).toContain(`event: control\ndata:{"streamNextOffset":"${await at('s', 1)}"`);
     await call('/s', { method: 'POST', headers: JSON_TYPE, body: '{"n":2}' });
-    await readUntil(formatOffset(2));
+    await readUntil(await at('s', 2));
     expect(text).toContain('data:{"n":2}');
     await call('/s', { method: 'POST', headers: { 'stream-closed': 'true' } });
     await readUntil('streamClosed');
@@ -392,7 +399,7 @@ describe('live reads', () => {
   });
 
   it('SSE keeps a leading space of text data (SSE parsers strip one)', async () => {
-    const { handler, call } = setup();
+    const { handler, call, at } = setup();
     await call('/t', { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: ' indented\nplain' });
     await call('/t', { method: 'POST', headers: { 'stream-closed': 'true' } });
     const res = await handler(new Request(`${BASE}/t?offset=-1&live=sse`));

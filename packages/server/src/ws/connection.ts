@@ -1,7 +1,7 @@
 import type { WsClientFrame, WsErrorFrame, WsServerFrame } from '@durable-session/core';
 import type { RawData, WebSocket } from 'ws';
 import { SessionServerError, statusOfCode } from '../errors';
-import { appendRefusal, appendToSession, isAccepted } from '../protocol/append';
+import { appendFromInput, appendRefusal, isAccepted } from '../protocol/append';
 import { authorizeRequest, type HandlerConfig } from '../protocol/config';
 import { handleCreate } from '../protocol/create';
 import { utf8 } from '../protocol/responses';
@@ -164,8 +164,8 @@ async function append(state: SocketState, frame: FrameOf<'append'>): Promise<voi
   }
   const body = utf8(JSON.stringify(frame.event));
   if (body.byteLength > ctx.config.maxBodyBytes) throw new SessionServerError('payload-too-large', `the event exceeds ${ctx.config.maxBodyBytes} bytes`);
-  const input = { body, contentType: 'application/json', close: frame.close === true, producer: frame.producer, streamSeq: undefined };
-  const { outcome } = await appendToSession(ctx.config, ctx.request, frame.session, input);
+  const input = { body: { values: [frame.event] }, contentType: 'application/json', close: frame.close === true, producer: frame.producer, streamSeq: undefined };
+  const outcome = await appendFromInput(ctx.config, ctx.request, frame.session, input);
   if (!isAccepted(outcome)) {
     const refusal = appendRefusal(frame.session, outcome);
     return state.fail(new SessionServerError(refusal.code, refusal.message), { ref: frame.ref, session: frame.session, headers: refusal.headers });
