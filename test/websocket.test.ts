@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createDurableSession, httpAdapter, waitFor, type DurableSession, type ReadBatch, type SessionEvent, type SessionSnapshot } from '@durable-session/core';
 import { websocketAdapter, type WebSocketAdapter } from '@durable-session/core/websocket';
-import { createSessionServer, demoAgent, formatOffset, listen, type ListeningServer, type SessionServer } from '@durable-session/server';
+import { createSessionServer, demoAgent, parseOffset, listen, type ListeningServer, type SessionServer } from '@durable-session/server';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy';
 
 let server: SessionServer;
@@ -137,7 +137,7 @@ describe('the same session over SSE and over the socket', () => {
       let count = 0;
       for (const b of batches) {
         count += b.events.length;
-        expect(b.offset).toBe(formatOffset(count));
+        expect(parseOffset(b.offset)?.position).toBe(count);
       }
     }
     expect(overSocket.at(-1)!.offset).toBe(overSse.at(-1)!.offset);
