@@ -242,7 +242,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
         degrade(e);
       }
     } else if (options.persistence !== 'memory') {
-      await null;
+      await Promise.resolve(); // emitted after creation, once the caller could listen
       degrade(new DurableSessionError('persistence', 'IndexedDB is unavailable'));
     }
   };

@@ -23,7 +23,7 @@ describe('useDurableSession types', () => {
     expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: { turnId?: string }) => Promise<string>>();
     expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<never>();
     // @ts-expect-error current is readonly
-    chat.current = chat.current;
+    chat.current = chat.current; // oxlint-disable-line no-self-assign -- the assignment is the test
   });
 
   it('lets application events and custom state flow through', () => {
