@@ -27,14 +27,29 @@ export type DurableSessionErrorCode =
   | 'closed'
   | 'aborted';
 
+/** Marks a {@link DurableSessionError} of any copy of this package (ESM and CJS builds, two versions). */
+const MARKER = Symbol.for('durable-session.error');
+
 /**
- * The one error class the client throws or reports. Check `code`, not the message.
+ * The one error class the client throws or reports. Check `code`, not the message, and
+ * recognise it with {@link DurableSessionError.isInstance}: unlike `instanceof`, it also holds
+ * for an error thrown by another copy of this package (an adapter built against the CJS build).
  * @example
  * try { await session.send(''); } catch (e) {
- *   if (e instanceof DurableSessionError && e.code === 'bad-input') showHint();
+ *   if (DurableSessionError.isInstance(e) && e.code === 'bad-input') showHint();
  * }
  */
 export class DurableSessionError extends Error {
+  /**
+   * Whether `value` is a `DurableSessionError` of any copy of this package.
+   * @example
+   * if (DurableSessionError.isInstance(error) && error.code === 'gone') rebuild();
+   */
+  static isInstance(value: unknown): value is DurableSessionError {
+    return typeof value === 'object' && value !== null && MARKER in value;
+  }
+
+  readonly [MARKER] = true;
   override readonly name = 'DurableSessionError';
   readonly code: DurableSessionErrorCode;
   /** The HTTP status, when the error came from an HTTP answer. */

@@ -15,7 +15,7 @@ export const isAfterOffset = (a: string, b: string): boolean => a !== '-1' && (b
 
 /** Turn anything thrown into a {@link DurableSessionError}: aborted, protocol (bad JSON) or network. */
 export const toError = (e: unknown, signal?: AbortSignal): DurableSessionError =>
-  e instanceof DurableSessionError
+  DurableSessionError.isInstance(e)
     ? e
     : new DurableSessionError(
         signal?.aborted ? 'aborted' : e instanceof SyntaxError ? 'protocol' : 'network',

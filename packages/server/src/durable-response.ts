@@ -114,7 +114,7 @@ export async function durableResponse(
   const failure = new AbortController(); // the store failed: nobody can receive the rest durably
   const signal = AbortSignal.any([turn.signal, failure.signal]);
   const reasonOf = (): TurnEndReason =>
-    turn.signal.reason instanceof SessionServerError && turn.signal.reason.code === 'cancelled' ? 'cancelled' : 'error';
+    SessionServerError.isInstance(turn.signal.reason) && turn.signal.reason.code === 'cancelled' ? 'cancelled' : 'error';
 
   let body: UpstreamBody;
   try {

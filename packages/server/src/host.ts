@@ -158,7 +158,7 @@ class Host implements SessionHost {
         return;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
-        if (error instanceof SessionServerError || delay === undefined || this.#lifetime.signal.aborted) throw error;
+        if (SessionServerError.isInstance(error) || delay === undefined || this.#lifetime.signal.aborted) throw error;
         await sleep(delay, this.#lifetime.signal); // a store failure: listing again is harmless (deduplicated)
       }
     }
@@ -347,13 +347,13 @@ class Host implements SessionHost {
       turn = await this.#openTurn(sessionId, prompt.turnId, registration.agentId, origin);
     } catch (error) {
       // Another node (or an earlier run) already answers this prompt as this agent: not ours.
-      if (error instanceof SessionServerError && error.code === 'conflict') return;
+      if (SessionServerError.isInstance(error) && error.code === 'conflict') return;
       this.#onError(error);
       return;
     }
     const endOnAbort = (): void => {
       const reason: unknown = turn.signal.reason;
-      const closing = reason instanceof SessionServerError && reason.code !== 'cancelled';
+      const closing = SessionServerError.isInstance(reason) && reason.code !== 'cancelled';
       turn.end(closing ? 'error' : 'cancelled', closing ? reason.message : undefined).catch(this.#onError);
     };
     if (turn.signal.aborted) endOnAbort();
@@ -362,7 +362,7 @@ class Host implements SessionHost {
       await registration.handler({ session: this.session(sessionId), prompt, turn });
       await turn.end('complete');
     } catch (error) {
-      const expected = turn.signal.aborted && error instanceof SessionServerError && error.code === 'turn-ended';
+      const expected = turn.signal.aborted && SessionServerError.isInstance(error) && error.code === 'turn-ended';
       if (!expected) {
         this.#onError(error);
         await turn.end('error', error instanceof Error ? error.message : String(error)).catch(this.#onError);

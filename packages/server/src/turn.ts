@@ -170,7 +170,7 @@ class Turn implements TurnControl {
         return;
       } catch (error) {
         const delay = RETRY_DELAYS_MS[attempt];
-        if (error instanceof SessionServerError || delay === undefined) {
+        if (SessionServerError.isInstance(error) || delay === undefined) {
           this.#fence();
           throw error;
         }

@@ -88,7 +88,7 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
     try {
       return await send();
     } catch (e) {
-      if ((e as DurableSessionError).code !== 'not-found') throw e;
+      if (!DurableSessionError.isInstance(e) || e.code !== 'not-found') throw e;
       await request('PUT', url(id), signal, undefined, JSON_TYPE);
       return send();
     }

@@ -72,7 +72,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): (request
     try {
       response = await route(request, config);
     } catch (error) {
-      if (!(error instanceof SessionServerError) || error.status >= 500) config.onError(error);
+      if (!SessionServerError.isInstance(error) || error.status >= 500) config.onError(error);
       response = responseForError(error);
     }
     addCommonHeaders(response.headers, request, config.cors, request.method === 'OPTIONS');
