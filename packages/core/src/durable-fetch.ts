@@ -1,7 +1,7 @@
 import { openDB, type IDBPDatabase } from 'idb';
 import type { HeadersOption } from './adapters/http';
 import { parseSse } from './adapters/sse';
-import { createBackoff } from './backoff';
+import { createBackoff } from './retry';
 import { DurableSessionError } from './errors';
 import type { ReconnectOptions } from './types';
 import { randomId, toError } from './util';

@@ -3,6 +3,8 @@
  * - `bad-input`: the caller passed something invalid (empty text, unknown turn).
  * - `gone`: the store no longer holds the requested offset (HTTP 410).
  * - `not-found`: the session does not exist (HTTP 404).
+ * - `deleted`: the session was deleted for good (HTTP 404 with error code `deleted`): the client
+ *   stops reading and never re-creates it.
  * - `unauthorized`: the server refused the request (HTTP 401/403).
  * - `conflict`: the session is closed or the append conflicts (HTTP 409).
  * - `http`: any other unexpected HTTP status.
@@ -18,6 +20,7 @@ export type DurableSessionErrorCode =
   | 'bad-input'
   | 'gone'
   | 'not-found'
+  | 'deleted'
   | 'unauthorized'
   | 'conflict'
   | 'http'

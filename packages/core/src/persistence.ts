@@ -39,46 +39,68 @@ export interface SessionPersistence<S> {
 }
 
 /**
- * Open the session's IndexedDB record. Rejects when IndexedDB is missing, the open fails
- * (e.g. a newer database version), is blocked by another tab, or has not finished after
- * `timeoutMs` (WebKit's IndexedDB can hang forever); the session then falls back to memory and
- * reports a `persistence` warning. A database that opens after the timeout is closed at once.
+ * Open an IndexedDB database with the client's one policy: reject when IndexedDB is missing, the
+ * open fails (e.g. a newer database version), is blocked by another tab, or has not finished
+ * after `timeoutMs` (WebKit's IndexedDB can hang forever); a database that opens after the
+ * timeout is closed at once. Once open, it gives way to a newer version that wants it (the next
+ * write fails, and the caller falls back to memory).
  * @example
- * const p = await openPersistence<SessionState>('chat-1').catch(() => undefined);
+ * const db = await openDatabase('my-db', 1, (upgrade) => void upgrade.createObjectStore('things'));
  */
-export function openPersistence<S>(sessionId: string, timeoutMs = 2000): Promise<SessionPersistence<S>> {
+export function openDatabase(name: string, version: number, upgrade: (database: IDBPDatabase) => void, timeoutMs = 2000): Promise<IDBPDatabase> {
   return new Promise((resolve, reject) => {
     let failed = false;
-    let db: IDBPDatabase | undefined;
+    let opened: IDBPDatabase | undefined;
     const fail = (message: string): void => {
       failed = true;
-      db?.close();
+      opened?.close();
       reject(new DurableSessionError('persistence', message));
     };
     const timer = setTimeout(fail, timeoutMs, `IndexedDB did not open within ${timeoutMs} ms`);
-    (async () => {
-      const d = (db = await openDB(DB_NAME, DB_VERSION, {
-        upgrade(u) {
-          for (const name of Array.from(u.objectStoreNames)) u.deleteObjectStore(name);
-          u.createObjectStore(STORE);
-        },
-        blocked: () => fail('IndexedDB is blocked by another tab'),
-        // A newer version wants the database: let it have it (our next write fails and falls back to memory).
-        blocking: () => d.close(),
-      }));
-      const rec = (await d.get(STORE, sessionId)) as ({ schema: unknown } & PersistedSession<S>) | undefined;
-      if (failed) return d.close();
-      resolve({
-        saved: rec?.schema === SCHEMA && typeof rec.offset === 'string' ? { offset: rec.offset, state: rec.state } : undefined,
-        write: async ({ offset, state }) => {
-          await d.put(STORE, { schema: SCHEMA, offset, state }, sessionId);
-        },
-        close: () => d.close(),
-      });
-    })()
-      .catch(reject)
+    openDB(name, version, {
+      upgrade,
+      blocked: () => fail('IndexedDB is blocked by another tab'),
+      blocking: () => opened?.close(),
+    })
+      .then((database) => {
+        opened = database;
+        if (failed) database.close();
+        else resolve(database);
+      }, reject)
       .finally(() => clearTimeout(timer));
   });
+}
+
+/**
+ * Open the session's IndexedDB record (with {@link openDatabase}'s timeout and blocked
+ * handling). Rejects as it does, or when reading the record fails; the session then falls back
+ * to memory and reports a `persistence` warning.
+ * @example
+ * const p = await openPersistence<SessionState>('chat-1').catch(() => undefined);
+ */
+export async function openPersistence<S>(sessionId: string, timeoutMs = 2000): Promise<SessionPersistence<S>> {
+  const database = await openDatabase(
+    DB_NAME,
+    DB_VERSION,
+    (upgrade) => {
+      for (const name of Array.from(upgrade.objectStoreNames)) upgrade.deleteObjectStore(name);
+      upgrade.createObjectStore(STORE);
+    },
+    timeoutMs,
+  );
+  try {
+    const record = (await database.get(STORE, sessionId)) as ({ schema: unknown } & PersistedSession<S>) | undefined;
+    return {
+      saved: record?.schema === SCHEMA && typeof record.offset === 'string' ? { offset: record.offset, state: record.state } : undefined,
+      write: async ({ offset, state }) => {
+        await database.put(STORE, { schema: SCHEMA, offset, state }, sessionId);
+      },
+      close: () => database.close(),
+    };
+  } catch (error) {
+    database.close();
+    throw error;
+  }
 }
 
 /**
