@@ -1,4 +1,4 @@
-import { DurableSessionError } from './errors';
+import type { DurableSessionError } from './errors';
 import { createBackoff, pause, retryDelay } from './retry';
 import type { ReconnectOptions, SessionAdapter } from './types';
 import { randomId, toError } from './util';
