@@ -1,4 +1,3 @@
-import { openDB, type IDBPDatabase } from 'idb';
 import { DurableSessionError } from './errors';
 
 /**
@@ -39,6 +38,25 @@ export interface SessionPersistence<S> {
 }
 
 /**
+ * The result of an IndexedDB request, as a promise.
+ * @example
+ * const record = await requested(store.get(key));
+ */
+export const requested = <T>(request: IDBRequest<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+
+/**
+ * Run one request on an object store, in its own transaction.
+ * @example
+ * await storeRequest(database, 'sessions', 'readwrite', (store) => store.put(record, key));
+ */
+export const storeRequest = <T>(database: IDBDatabase, name: string, mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> =>
+  requested(run(database.transaction(name, mode).objectStore(name)));
+
+/**
  * Open an IndexedDB database with the client's one policy: reject when IndexedDB is missing, the
  * open fails (e.g. a newer database version), is blocked by another tab, or has not finished
  * after `timeoutMs` (WebKit's IndexedDB can hang forever); a database that opens after the
@@ -47,27 +65,29 @@ export interface SessionPersistence<S> {
  * @example
  * const db = await openDatabase('my-db', 1, (upgrade) => void upgrade.createObjectStore('things'));
  */
-export function openDatabase(name: string, version: number, upgrade: (database: IDBPDatabase) => void, timeoutMs = 2000): Promise<IDBPDatabase> {
+export function openDatabase(name: string, version: number, upgrade: (database: IDBDatabase) => void, timeoutMs = 2000): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, version); // throws (rejects) where IndexedDB is missing or refused
     let failed = false;
-    let opened: IDBPDatabase | undefined;
     const fail = (message: string): void => {
       failed = true;
-      opened?.close();
       reject(new DurableSessionError('persistence', message));
     };
     const timer = setTimeout(fail, timeoutMs, `IndexedDB did not open within ${timeoutMs} ms`);
-    openDB(name, version, {
-      upgrade,
-      blocked: () => fail('IndexedDB is blocked by another tab'),
-      blocking: () => opened?.close(),
-    })
-      .then((database) => {
-        opened = database;
-        if (failed) database.close();
-        else resolve(database);
-      }, reject)
-      .finally(() => clearTimeout(timer));
+    request.onupgradeneeded = () => upgrade(request.result);
+    request.onblocked = () => fail('IndexedDB is blocked by another tab');
+    request.onerror = () => {
+      clearTimeout(timer);
+      reject(request.error);
+    };
+    request.onsuccess = () => {
+      clearTimeout(timer);
+      const database = request.result;
+      // A newer version wants the database: let it have it.
+      database.onversionchange = () => database.close();
+      if (failed) database.close();
+      else resolve(database);
+    };
   });
 }
 
@@ -89,11 +109,11 @@ export async function openPersistence<S>(sessionId: string, timeoutMs = 2000): P
     timeoutMs,
   );
   try {
-    const record = (await database.get(STORE, sessionId)) as ({ schema: unknown } & PersistedSession<S>) | undefined;
+    const record = (await storeRequest(database, STORE, 'readonly', (store) => store.get(sessionId))) as ({ schema: unknown } & PersistedSession<S>) | undefined;
     return {
       saved: record?.schema === SCHEMA && typeof record.offset === 'string' ? { offset: record.offset, state: record.state } : undefined,
       write: async ({ offset, state }) => {
-        await database.put(STORE, { schema: SCHEMA, offset, state }, sessionId);
+        await storeRequest(database, STORE, 'readwrite', (store) => store.put({ schema: SCHEMA, offset, state }, sessionId));
       },
       close: () => database.close(),
     };
