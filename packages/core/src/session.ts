@@ -7,7 +7,7 @@ import { createReadLoop, type BatchSource } from './read-loop';
 import { initialSessionState, reduceSession } from './reducer';
 import { sessionRecord } from './session-record';
 import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
-import { linkTabs, type TabLink } from './tabs';
+import { linkTabs, type TabHost, type TabLink } from './tabs';
 import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState } from './types';
 import { isAfterOffset, isolate, randomId, toError } from './util';
 
@@ -142,18 +142,11 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     tabs =
       options.tabs === false
         ? undefined
-        : linkTabs<Event, S>(sessionId, {
-            get,
-            apply,
-            adopt: (offset, state, reset) => store.setState(state, reset ? { offset, recovered: false, resumed: false } : { offset }),
-            status: (status) => set({ status }),
-            lead(leader) {
-              if (!leader) tabs = undefined;
-              set({ tabs: leader ? 'leader' : 'solo' });
-              loop.run().catch((error: unknown) => fail(toError(error)));
-            },
-            warn,
-          });
+        : linkTabs<Event, S>(sessionId, tabHost(store, apply, (leader) => {
+            if (!leader) tabs = undefined;
+            set({ tabs: leader ? 'leader' : 'solo' });
+            loop.run().catch((error: unknown) => fail(toError(error)));
+          }));
     if (!tabs) {
       set({ tabs: 'solo' });
       await loop.run();
@@ -175,6 +168,22 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
       record.close();
     })());
   return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, clientId, closed: () => signal.aborted, closedError, get }), close };
+}
+
+/** What the tabs link needs from a session: `lead` runs when this tab got the lock (or went solo). */
+function tabHost<E extends AppEvent, S extends SessionState>(
+  store: SnapshotStore<E, S>,
+  apply: (batch: ReadBatch<AnySessionEvent<E>>) => void,
+  lead: (leader: boolean) => void,
+): TabHost<AnySessionEvent<E>, S> {
+  return {
+    get: store.get,
+    apply,
+    adopt: (offset, state, reset) => store.setState(state, reset ? { offset, recovered: false, resumed: false } : { offset }),
+    status: (status) => store.set({ status }),
+    lead,
+    warn: store.warn,
+  };
 }
 
 /** `subscribe` and `on`, with each callback isolated (what it throws harms nobody else). */
