@@ -1,7 +1,9 @@
 // The header names are shared with the client that reads them (createDurableFetch).
 import { DURABLE_FETCH_HEADERS, type TurnEndReason } from '@durable-session/core';
 import { SessionServerError } from './errors';
+import { reportToConsole } from './report';
 import type { SessionHost } from './host';
+import type { TurnWriter } from './turn';
 import type { SessionStore } from './store';
 
 
@@ -104,7 +106,7 @@ export async function durableResponse(
   upstream: Upstream,
   options: DurableResponseOptions = {},
 ): Promise<Response> {
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const sessionId = options.sessionId ?? crypto.randomUUID();
   const session = server.host.session(sessionId);
   await session.ensure();
@@ -128,6 +130,18 @@ export async function durableResponse(
     return body;
   }
 
+  const headers = durableHeaders(body, options, sessionId, turn.turnId, head.stream.tail);
+  const { stream, work } = relay({ body, signal, turn, failure, reasonOf, onError });
+  options.waitUntil?.(work);
+  const init: ResponseInit = { headers };
+  const status = body instanceof Response ? body : options.init;
+  if (status?.status !== undefined) init.status = status.status;
+  if (status?.statusText !== undefined) init.statusText = status.statusText;
+  return new Response(stream, init);
+}
+
+/** The response headers: the upstream's (or `init`'s), without length and encoding, plus {@link DURABLE_FETCH_HEADERS}. */
+function durableHeaders(body: UpstreamBody, options: DurableResponseOptions, sessionId: string, turnId: string, offset: string): Headers {
   const headers = new Headers(body instanceof Response ? body.headers : (options.init?.headers ?? { 'content-type': 'text/plain; charset=utf-8' }));
   headers.delete('content-length');
   headers.delete('content-encoding');
@@ -135,12 +149,34 @@ export async function durableResponse(
     if (value !== undefined) headers.set(name, value);
   };
   set(DURABLE_FETCH_HEADERS.session, sessionId);
-  set(DURABLE_FETCH_HEADERS.turn, turn.turnId);
-  set(DURABLE_FETCH_HEADERS.offset, head.stream.tail);
+  set(DURABLE_FETCH_HEADERS.turn, turnId);
+  set(DURABLE_FETCH_HEADERS.offset, offset);
   set(DURABLE_FETCH_HEADERS.stream, options.streamUrl ?? `/v1/stream/${encodeURIComponent(sessionId)}`);
   set(DURABLE_FETCH_HEADERS.resume, options.resumeUrl);
   headers.append('access-control-expose-headers', EXPOSE);
+  return headers;
+}
 
+/** What {@link relay} works with. */
+interface RelayJob {
+  body: UpstreamBody;
+  /** The turn's signal, or the store failing. */
+  signal: AbortSignal;
+  turn: TurnWriter;
+  /** Abort when the store fails: nobody can receive the rest durably. */
+  failure: AbortController;
+  reasonOf(): TurnEndReason;
+  onError(error: unknown): void;
+}
+
+/**
+ * Relay the upstream into the session and to the client. Reader: upstream → `pending`. Writer:
+ * `pending` → one event per append (chunks that arrive while an append is in flight are
+ * coalesced), then → client. Only stored text is ever sent, so the client's byte count always
+ * maps onto the session. A client that goes away changes nothing: the rest is still stored.
+ */
+function relay(job: RelayJob): { stream: ReadableStream<Uint8Array>; work: Promise<void> } {
+  const { signal, turn } = job;
   let out!: ReadableStreamDefaultController<Uint8Array>;
   let clientGone = false;
   const stream = new ReadableStream<Uint8Array>({
@@ -160,65 +196,68 @@ export async function durableResponse(
       clientGone = true; // the client cancelled between our check and the call
     }
   };
+  const upstream = readUpstream(job.body, signal);
+  const writing = (async () => {
+    let end: [TurnEndReason, string?] = ['complete'];
+    try {
+      for (let text = await upstream.next(); text !== undefined; text = await upstream.next()) {
+        await turn.emit(FETCH_CHUNK_EVENT, { text });
+        toClient(() => out.enqueue(encoder.encode(text)));
+      }
+      if (signal.aborted) end = job.reasonOf() === 'cancelled' ? ['cancelled'] : ['error', messageOf(turn.signal.reason)];
+      else if (upstream.error() !== undefined) end = ['error', messageOf(upstream.error())];
+    } catch (error) {
+      job.failure.abort(error);
+      end = ['error', messageOf(error)];
+    }
+    await upstream.done;
+    try {
+      await turn.end(...end);
+    } catch (error) {
+      end = ['error'];
+      job.onError(error);
+    }
+    if (end[0] === 'error') toClient(() => out.error(new SessionServerError('internal', `the answer failed: ${end[1] ?? 'store error'}`)));
+    else toClient(() => out.close());
+  })();
+  return { stream, work: writing.catch(job.onError) };
+}
 
-  // Reader: upstream → `pending`. Writer: `pending` → one event per append (chunks that
-  // arrive while an append is in flight are coalesced), then → client. Only stored text is
-  // ever sent, so the client's byte count always maps onto the session.
+/**
+ * Read the upstream in the background: `next()` gives all the text that arrived since the last
+ * call (waiting for some), or `undefined` once the upstream ended or `signal` aborted.
+ */
+function readUpstream(body: UpstreamBody, signal: AbortSignal): { next(): Promise<string | undefined>; error(): unknown; done: Promise<void> } {
   let pending = '';
-  let upstreamDone = false;
-  let upstreamError: unknown;
+  let ended = false;
+  let failure: unknown;
   let wake: (() => void) | undefined;
-  const reading = (async () => {
+  const done = (async () => {
     try {
       for await (const text of texts(body, signal)) {
         pending += text;
         wake?.();
       }
     } catch (error) {
-      if (!signal.aborted) upstreamError = error;
+      if (!signal.aborted) failure = error;
     } finally {
-      upstreamDone = true;
+      ended = true;
       wake?.();
     }
   })();
-
-  const writing = (async () => {
-    let end: [TurnEndReason, string?] = ['complete'];
-    try {
-      for (;;) {
-        if (pending !== '' && !signal.aborted) {
-          const text = pending;
-          pending = '';
-          await turn.emit(FETCH_CHUNK_EVENT, { text });
-          toClient(() => out.enqueue(encoder.encode(text)));
-        } else if (upstreamDone || signal.aborted) break;
-        else await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
+  const next = async (): Promise<string | undefined> => {
+    for (;;) {
+      if (pending !== '' && !signal.aborted) {
+        const text = pending;
+        pending = '';
+        return text;
       }
-      if (signal.aborted) end = reasonOf() === 'cancelled' ? ['cancelled'] : ['error', messageOf(turn.signal.reason)];
-      else if (upstreamError !== undefined) end = ['error', messageOf(upstreamError)];
-    } catch (error) {
-      failure.abort(error);
-      end = ['error', messageOf(error)];
+      if (ended || signal.aborted) return undefined;
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
     }
-    await reading;
-    try {
-      await turn.end(...end);
-    } catch (error) {
-      end = ['error'];
-      onError(error);
-    }
-    if (end[0] === 'error') toClient(() => out.error(new SessionServerError('internal', `the answer failed: ${end[1] ?? 'store error'}`)));
-    else toClient(() => out.close());
-  })();
-  const work = writing.catch(onError);
-  options.waitUntil?.(work);
-
-  const init: ResponseInit = { headers };
-  const status = body instanceof Response ? body : options.init;
-  if (status?.status !== undefined) init.status = status.status;
-  if (status?.statusText !== undefined) init.statusText = status.statusText;
-  return new Response(stream, init);
+  };
+  return { next, error: () => failure, done };
 }
 
 /** The upstream's text, chunk by chunk (UTF-8 decoded across chunk boundaries, BOM kept); stops when `signal` aborts. */

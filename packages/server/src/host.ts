@@ -1,5 +1,6 @@
 import type { CancelEvent, PromptEvent, SessionEvent, SteerEvent } from '@durable-session/core';
-import { sleep } from './abort';
+import { reportToConsole } from './report';
+import { retryStoreFailures } from './store-retry';
 import { SessionServerError } from './errors';
 import { follow } from './follow';
 import { utf8 } from './protocol/responses';
@@ -92,7 +93,6 @@ interface Registration {
 }
 
 const RECENT_LIMIT = 200;
-const RETRY_DELAYS_MS = [50, 250];
 
 /** What the host tracks per session while it watches it. */
 class Watched {
@@ -123,7 +123,7 @@ class Host implements SessionHost {
 
   constructor(options: SessionHostOptions) {
     this.#store = options.store;
-    this.#onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+    this.#onError = options.onError ?? reportToConsole;
     this.#indexId = options.indexStreamId ?? '__sessions';
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
   }
@@ -152,16 +152,8 @@ class Host implements SessionHost {
 
   async registerSession(id: string, instance?: string): Promise<void> {
     this.#assertOpen();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#list(id, instance ?? (await this.#instanceOf(id)));
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (SessionServerError.isInstance(error) || delay === undefined || this.#lifetime.signal.aborted) throw error;
-        await sleep(delay, this.#lifetime.signal); // a store failure: listing again is harmless (deduplicated)
-      }
-    }
+    // A store failure: listing again is harmless (deduplicated).
+    await retryStoreFailures(async () => this.#list(id, instance ?? (await this.#instanceOf(id))), this.#lifetime.signal);
   }
 
   async #instanceOf(id: string): Promise<string | undefined> {

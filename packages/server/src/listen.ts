@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { reportToConsole } from './report';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -48,7 +49,7 @@ interface StreamingRequestInit extends RequestInit {
  * await fetch(`${running.url}/v1/stream/chat-1`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
  */
 export async function listen(handler: (request: Request) => Promise<Response>, options: ListenOptions = {}): Promise<ListeningServer> {
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const inFlight = new Set<AbortController>();
   const server = createServer((req, res) => {
     const controller = new AbortController();

@@ -1,5 +1,6 @@
 import { createSessionHost, type SessionHost } from './host';
 import { memoryStore } from './memory-store';
+import { reportToConsole } from './report';
 import type { Authorize } from './protocol/config';
 import { createProtocolHandler, type ProtocolHandlerOptions } from './protocol/handler';
 import type { SessionStore } from './store';
@@ -48,7 +49,7 @@ export interface SessionServer {
 export function createSessionServer(options: SessionServerOptions = {}): SessionServer {
   const ownsStore = options.store === undefined;
   const store = options.store ?? memoryStore();
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const hostOptions: Parameters<typeof createSessionHost>[0] = { store, onError };
   if (options.closeTimeoutMs !== undefined) hostOptions.closeTimeoutMs = options.closeTimeoutMs;
   const host = createSessionHost(hostOptions);

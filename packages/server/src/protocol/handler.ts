@@ -1,4 +1,5 @@
 import { SessionServerError } from '../errors';
+import { reportToConsole } from '../report';
 import type { SessionStore, StreamInfo } from '../store';
 import { handleAppend } from './append';
 import type { Authorize, HandlerConfig } from './config';
@@ -65,7 +66,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): (request
     cors: options.cors ?? '*',
     validateEvents: options.validateEvents ?? true,
     onSessionStream: options.onSessionStream,
-    onError: options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error)),
+    onError: options.onError ?? reportToConsole,
   };
   return async (request) => {
     let response: Response;
