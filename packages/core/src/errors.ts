@@ -34,6 +34,14 @@ export type DurableSessionErrorCode =
 const MARKER = Symbol.for('durable-session.error');
 
 /**
+ * Whether `value` is an object carrying `marker` (a `Symbol.for` key): how an error class is
+ * recognised across copies of its package, where `instanceof` fails.
+ * @example
+ * const isMine = (value: unknown) => hasMarker(value, Symbol.for('my-package.error'));
+ */
+export const hasMarker = (value: unknown, marker: symbol): boolean => typeof value === 'object' && value !== null && marker in value;
+
+/**
  * The one error class the client throws or reports. Check `code`, not the message, and
  * recognise it with {@link DurableSessionError.isInstance}: unlike `instanceof`, it also holds
  * for an error thrown by another copy of this package (an adapter built against the CJS build).
@@ -49,7 +57,7 @@ export class DurableSessionError extends Error {
    * if (DurableSessionError.isInstance(error) && error.code === 'gone') rebuild();
    */
   static isInstance(value: unknown): value is DurableSessionError {
-    return typeof value === 'object' && value !== null && MARKER in value;
+    return hasMarker(value, MARKER);
   }
 
   readonly [MARKER] = true;

@@ -15,7 +15,16 @@ export { waitFor } from './wait';
 export { createDurableFetch, FETCH_DB_NAME, type DurableFetchOptions, type FetchChunkEvent } from './durable-fetch';
 export { DURABLE_FETCH_HEADERS, STREAM_HEADERS } from './protocol';
 export * from './frame';
-export { lazySession, isDurableSession, type LazySession, type DurableSessionSource } from './lazy';
+export {
+  lazySession,
+  isDurableSession,
+  sessionMethods,
+  shallowEqual,
+  type LazySession,
+  type LazySessionOptions,
+  type SessionMethods,
+  type DurableSessionSource,
+} from './lazy';
 export * from './errors';
 export * from './events';
 export * from './types';

@@ -2,6 +2,7 @@ import { createNanoEvents, type Emitter } from 'nanoevents';
 import type { DurableSessionError } from './errors';
 import type { AppEvent } from './events';
 import { environment } from './environment';
+import { placeholderSnapshot } from './frame';
 import { persistenceMode } from './session-record';
 import type { DurableSessionEvents, DurableSessionOptions, SessionSnapshot, SessionState } from './types';
 
@@ -23,20 +24,12 @@ export interface SnapshotStore<E extends AppEvent, S extends SessionState> {
 }
 
 /** The snapshot of a session just created: `connecting`, offset `-1`, the initial state. */
-export function initialSnapshot<E extends AppEvent, S extends SessionState>(options: DurableSessionOptions<E, S>, state: S): SessionSnapshot<S> {
+export function initialSnapshot<E extends AppEvent, S extends SessionState>(options: DurableSessionOptions<E, S>): SessionSnapshot<S> {
   return {
-    sessionId: options.sessionId,
-    status: 'connecting',
-    offset: '-1',
-    state,
-    turns: state.turns,
-    activeTurnId: state.activeTurnId,
-    recovered: true,
-    resumed: false,
+    ...placeholderSnapshot(options),
     persistence: persistenceMode(options.persistence),
     // A coordinated tab follows until it gets the lock (and only looks for a leader once IndexedDB was read).
     tabs: options.tabs !== false && environment.tabs() ? 'follower' : 'solo',
-    error: undefined,
   };
 }
 

@@ -1,3 +1,5 @@
+import { hasMarker } from '@durable-session/core';
+
 /**
  * What went wrong on the server side, as a stable string. Each code maps to one
  * HTTP status (see {@link statusOfCode}); codes without an HTTP meaning map to 500.
@@ -84,19 +86,19 @@ export class SessionServerError extends Error {
    * @example
    * if (SessionServerError.isInstance(error) && error.code === 'cancelled') return;
    */
-  static isInstance(value: unknown): value is SessionServerError {
-    return typeof value === 'object' && value !== null && MARKER in value;
-  }
+  static readonly isInstance = (value: unknown): value is SessionServerError => hasMarker(value, MARKER);
 
-  readonly [MARKER] = true;
   override readonly name = 'SessionServerError';
-  readonly code: SessionServerErrorCode;
+  readonly [MARKER] = true;
   /** The HTTP status this error is answered with. */
   readonly status: number;
 
-  constructor(code: SessionServerErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly code: SessionServerErrorCode,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
     this.status = STATUS[code];
   }
 }
