@@ -105,7 +105,7 @@ export function lazySession<E extends AppEvent = never, S extends SessionState =
   options: LazySessionOptions = {},
 ): LazySession<E, S> {
   if (isDurableSession(source)) {
-    return { get: () => source.get(), placeholder: source.get(), subscribe: (cb) => subscribeFrames(source, cb), run: (method) => method(source) };
+    return { get: () => source.get(), placeholder: source.get(), subscribe: (callback) => subscribeFrames(source, callback), run: (method) => method(source) };
   }
   const placeholder = placeholderSnapshot(source);
   let session: DurableSession<E, S> | undefined;
@@ -135,9 +135,9 @@ export function lazySession<E extends AppEvent = never, S extends SessionState =
   return {
     get: () => session?.get() ?? placeholder,
     placeholder,
-    subscribe(cb) {
+    subscribe(callback) {
       const release = use();
-      const stop = subscribeFrames(open(), cb);
+      const stop = subscribeFrames(open(), callback);
       return () => (stop(), release());
     },
     run(method) {

@@ -141,9 +141,9 @@ export function createSaver<T>(write: (value: T) => Promise<void>, intervalMs = 
   const flush = (): Promise<void> => {
     clearTimeout(timer);
     timer = undefined;
-    const p = pending;
+    const latest = pending;
     pending = undefined;
-    return p ? write(p[0]) : Promise.resolve();
+    return latest ? write(latest[0]) : Promise.resolve();
   };
   return {
     save(value, now) {

@@ -11,16 +11,16 @@ export const randomId = (): string =>
  * isAfterOffset('0000_0010', '0000_0009'); // true
  * isAfterOffset('0000_0001', '-1'); // true
  */
-export const isAfterOffset = (a: string, b: string): boolean => a !== '-1' && (b === '-1' || a > b);
+export const isAfterOffset = (offset: string, than: string): boolean => offset !== '-1' && (than === '-1' || offset > than);
 
 /** Turn anything thrown into a {@link DurableSessionError}: aborted, protocol (bad JSON) or network. */
-export const toError = (e: unknown, signal?: AbortSignal): DurableSessionError =>
-  DurableSessionError.isInstance(e)
-    ? e
+export const toError = (thrown: unknown, signal?: AbortSignal): DurableSessionError =>
+  DurableSessionError.isInstance(thrown)
+    ? thrown
     : new DurableSessionError(
-        signal?.aborted ? 'aborted' : e instanceof SyntaxError ? 'protocol' : 'network',
-        e instanceof Error ? e.message : String(e),
-        { cause: e },
+        signal?.aborted ? 'aborted' : thrown instanceof SyntaxError ? 'protocol' : 'network',
+        thrown instanceof Error ? thrown.message : String(thrown),
+        { cause: thrown },
       );
 
 /**
