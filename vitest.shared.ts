@@ -1,3 +1,5 @@
+import type { PluginOption } from 'vite';
+import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
 const pkg = (name: string): string => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
@@ -12,3 +14,20 @@ export const workspaceAlias: Record<string, string> = {
   '@durable-session/vue': pkg('vue'),
   '@durable-session/svelte': pkg('svelte'),
 };
+
+/**
+ * The vitest project of a framework binding: happy-dom and the workspace aliases. Its `.test-d.ts`
+ * type tests are checked by `npm run typecheck` (the root tsconfig includes them), not by vitest's
+ * typecheck mode, which prints an "experimental feature" warning on every run.
+ */
+export function bindingProject(name: string, plugins: PluginOption[], include: string[]): UserWorkspaceConfig {
+  return defineProject({
+    plugins,
+    resolve: { alias: workspaceAlias },
+    test: {
+      name,
+      environment: 'happy-dom',
+      include,
+    },
+  });
+}

@@ -99,7 +99,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       let state = initialSessionState;
       for (let from = '-1'; ; ) {
         const read = await session.read({ from }).catch((error: unknown) => {
-          if (error instanceof SessionServerError && error.code === 'not-found') return undefined; // no such session: no turn
+          if (SessionServerError.isInstance(error) && error.code === 'not-found') return undefined; // no such session: no turn
           throw error;
         });
         if (read === undefined) return undefined;

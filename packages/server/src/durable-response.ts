@@ -1,6 +1,7 @@
 // The header names are shared with the client that reads them (createDurableFetch).
 import { DURABLE_FETCH_HEADERS, type TurnEndReason } from '@durable-session/core';
 import { SessionServerError } from './errors';
+import { reportToConsole } from './report';
 import type { SessionHost } from './host';
 import type { TurnWriter } from './turn';
 import { authorizeRequest, type Authorize } from './protocol/config';
@@ -112,7 +113,7 @@ export async function durableResponse(
   upstream: Upstream,
   options: DurableResponseOptions = {},
 ): Promise<Response> {
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const sessionId = options.sessionId ?? crypto.randomUUID();
   await authorizeAnswer(server.authorize, options.request, sessionId);
   const session = server.host.session(sessionId);
@@ -123,7 +124,7 @@ export async function durableResponse(
   const failure = new AbortController(); // the store failed: nobody can receive the rest durably
   const signal = AbortSignal.any([turn.signal, failure.signal]);
   const reasonOf = (): TurnEndReason =>
-    turn.signal.reason instanceof SessionServerError && turn.signal.reason.code === 'cancelled' ? 'cancelled' : 'error';
+    SessionServerError.isInstance(turn.signal.reason) && turn.signal.reason.code === 'cancelled' ? 'cancelled' : 'error';
 
   let body: UpstreamBody;
   try {

@@ -1,10 +1,12 @@
+import { hasMarker } from '@durable-session/core';
+
 /**
  * What went wrong on the server side, as a stable string. Each code maps to one
  * HTTP status (see {@link statusOfCode}); codes without an HTTP meaning map to 500.
  * The agent API uses `closed` (host shut down), `turn-ended` (write after end) and
  * `cancelled` (the reason of an aborted turn signal).
  * @example
- * if (error instanceof SessionServerError && error.code === 'turn-ended') return;
+ * if (SessionServerError.isInstance(error) && error.code === 'turn-ended') return;
  */
 export type SessionServerErrorCode =
   | 'bad-request'
@@ -76,8 +78,13 @@ export function statusOfCode(code: SessionServerErrorCode): number {
   return STATUS[code];
 }
 
+/** Marks a {@link SessionServerError} of any copy of this package (ESM and CJS builds, two versions). */
+const MARKER = Symbol.for('durable-session-server.error');
+
 /**
- * The one error class of `@durable-session/server`. Check `code`, not the message.
+ * The one error class of `@durable-session/server`. Check `code`, not the message, and recognise
+ * it with {@link SessionServerError.isInstance}, which (unlike `instanceof`) also holds for an
+ * error of another copy of this package (an `authorize` hook bundled with its own copy).
  * Thrown by `authorize` hooks to refuse a request (`unauthorized` → 401, `forbidden` → 403),
  * and by the agent API (`turn-ended`, `closed`, `not-found`, …).
  * @example
@@ -88,14 +95,24 @@ export function statusOfCode(code: SessionServerErrorCode): number {
  * });
  */
 export class SessionServerError extends Error {
+  /**
+   * Whether `value` is a `SessionServerError` of any copy of this package.
+   * @example
+   * if (SessionServerError.isInstance(error) && error.code === 'cancelled') return;
+   */
+  static readonly isInstance = (value: unknown): value is SessionServerError => hasMarker(value, MARKER);
+
   override readonly name = 'SessionServerError';
-  readonly code: SessionServerErrorCode;
+  readonly [MARKER] = true;
   /** The HTTP status this error is answered with. */
   readonly status: number;
 
-  constructor(code: SessionServerErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly code: SessionServerErrorCode,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
     this.status = STATUS[code];
   }
 }

@@ -1,5 +1,6 @@
 import type { CancelEvent, PromptEvent, SessionEvent, SteerEvent } from '@durable-session/core';
-import { sleep } from './abort';
+import { reportToConsole } from './report';
+import { retryStoreFailures } from './store-retry';
 import { SessionServerError } from './errors';
 import { follow } from './follow';
 import { utf8 } from './protocol/responses';
@@ -105,7 +106,6 @@ interface Registration {
 }
 
 const RECENT_LIMIT = 200;
-const RETRY_DELAYS_MS = [50, 250];
 
 /** What the host tracks per session while it watches it. */
 class Watched {
@@ -142,7 +142,7 @@ class Host implements SessionHost {
 
   constructor(options: SessionHostOptions) {
     this.#store = options.store;
-    this.#onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+    this.#onError = options.onError ?? reportToConsole;
     this.#indexId = options.indexStreamId ?? '__sessions';
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.#maxConcurrentTurns = options.maxConcurrentTurns ?? 4;
@@ -172,16 +172,8 @@ class Host implements SessionHost {
 
   async registerSession(id: string, instance?: string, from?: string): Promise<void> {
     this.#assertOpen();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#list(id, instance ?? (await this.#instanceOf(id)), from);
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (error instanceof SessionServerError || delay === undefined || this.#lifetime.signal.aborted) throw error;
-        await sleep(delay, this.#lifetime.signal); // a store failure: listing again is harmless (deduplicated)
-      }
-    }
+    // A store failure: listing again is harmless (deduplicated).
+    await retryStoreFailures(async () => this.#list(id, instance ?? (await this.#instanceOf(id)), from), this.#lifetime.signal);
   }
 
   async #instanceOf(id: string): Promise<string | undefined> {
@@ -404,7 +396,7 @@ class Host implements SessionHost {
       turn = await this.#openTurn(sessionId, prompt.turnId, registration.agentId, origin);
     } catch (error) {
       // Another node (or an earlier run) already answers this prompt as this agent: not ours.
-      if (error instanceof SessionServerError && error.code === 'conflict') return;
+      if (SessionServerError.isInstance(error) && error.code === 'conflict') return;
       this.#onError(error);
       return;
     } finally {
@@ -412,7 +404,7 @@ class Host implements SessionHost {
     }
     const endOnAbort = (): void => {
       const reason: unknown = turn.signal.reason;
-      const closing = reason instanceof SessionServerError && reason.code !== 'cancelled';
+      const closing = SessionServerError.isInstance(reason) && reason.code !== 'cancelled';
       turn.end(closing ? 'error' : 'cancelled', closing ? reason.message : undefined).catch(this.#onError);
     };
     if (turn.signal.aborted) endOnAbort();
@@ -421,7 +413,7 @@ class Host implements SessionHost {
       await registration.handler({ session: this.session(sessionId), prompt, turn });
       await turn.end('complete');
     } catch (error) {
-      const expected = turn.signal.aborted && error instanceof SessionServerError && error.code === 'turn-ended';
+      const expected = turn.signal.aborted && SessionServerError.isInstance(error) && error.code === 'turn-ended';
       if (!expected) {
         this.#onError(error);
         await turn.end('error', error instanceof Error ? error.message : String(error)).catch(this.#onError);

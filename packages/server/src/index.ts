@@ -33,22 +33,7 @@ export type { CorsOrigin } from './protocol/headers';
 
 export { ENTRY_OVERHEAD_BYTES, memoryStore } from './memory-store';
 export type { MemoryStoreOptions } from './memory-store';
-export type {
-  AppendOptions,
-  AppendOutcome,
-  CreateOutcome,
-  CreateStreamOptions,
-  DeleteOutcome,
-  ForkOrigin,
-  ProducerTuple,
-  ReadOptions,
-  ReadOutcome,
-  SessionStore,
-  StoredEntry,
-  StreamInfo,
-  StreamLookup,
-  WaitOutcome,
-} from './store';
+export type * from './store';
 export { checkProducer } from './producer';
 export type { ProducerState, ProducerVerdict } from './producer';
 export { formatOffset, isInstance, newInstance, parseOffset, positionIn, ZERO_INSTANCE, ZERO_OFFSET } from './offsets';

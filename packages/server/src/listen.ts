@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { reportToConsole } from './report';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 
@@ -80,7 +81,7 @@ interface StreamingRequestInit extends RequestInit {
 export async function listen(servable: Servable, options: ListenOptions = {}): Promise<ListeningServer> {
   const handler = typeof servable === 'function' ? servable : servable.handler;
   const upgrade = options.upgrade ?? (typeof servable === 'function' ? undefined : servable.upgrade);
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const inFlight = new Set<AbortController>();
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createSessionHost, type SessionHost } from './host';
 import { memoryStore } from './memory-store';
+import { reportToConsole } from './report';
 import type { Authorize } from './protocol/config';
 import { createProtocolHandler, type ProtocolHandlerOptions } from './protocol/handler';
 import type { SessionStore } from './store';
@@ -67,7 +68,7 @@ export interface SessionServer {
 export function createSessionServer(options: SessionServerOptions = {}): SessionServer {
   const ownsStore = options.store === undefined;
   const store = options.store ?? memoryStore();
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const hostOptions: Parameters<typeof createSessionHost>[0] = { store, onError };
   if (options.closeTimeoutMs !== undefined) hostOptions.closeTimeoutMs = options.closeTimeoutMs;
   if (options.maxConcurrentTurns !== undefined) hostOptions.maxConcurrentTurns = options.maxConcurrentTurns;

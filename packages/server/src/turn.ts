@@ -1,5 +1,5 @@
 import type { CancelEvent, SteerEvent, TurnEndReason } from '@durable-session/core';
-import { sleep } from './abort';
+import { retryStoreFailures } from './store-retry';
 import { AsyncQueue } from './async-queue';
 import { SessionServerError } from './errors';
 import { utf8 } from './protocol/responses';
@@ -58,8 +58,6 @@ interface TurnOptions {
   origin: string;
   onEnd: () => void;
 }
-
-const RETRY_DELAYS_MS = [50, 250];
 
 /**
  * The idempotent producer of one agent's writes in one turn. It lives in the server's
@@ -174,20 +172,16 @@ class Turn implements TurnControl {
   async #append(event: Record<string, unknown>, claim: boolean): Promise<void> {
     const producer = { id: this.#producerId, epoch: this.#epoch, seq: this.#seq };
     const entries = [utf8(JSON.stringify(event))];
-    for (let attempt = 0; ; attempt++) {
-      try {
+    try {
+      // A store failure: retry with the same seq, deduplicated if it was written.
+      await retryStoreFailures(async (attempt) => {
         const outcome = await this.#store.append(this.sessionId, { entries, contentType: 'application/json', producer });
         this.#check(outcome.status, claim && attempt === 0);
-        this.#seq++;
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (error instanceof SessionServerError || delay === undefined) {
-          this.#fence();
-          throw error;
-        }
-        await sleep(delay); // a store failure: retry with the same seq, deduplicated if it was written
-      }
+      });
+      this.#seq++;
+    } catch (error) {
+      this.#fence();
+      throw error;
     }
   }
 

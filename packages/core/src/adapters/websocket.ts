@@ -144,7 +144,7 @@ async function* subscription<E>(
       while (queue.length === 0 && !signal.aborted) await new Promise<void>((resolve) => (wake = resolve));
       const item = queue.shift();
       if (signal.aborted || item === undefined) return;
-      if (item instanceof DurableSessionError) throw item;
+      if (DurableSessionError.isInstance(item)) throw item;
       yield { events: item.events as E[], offset: item.offset, upToDate: item.upToDate, closed: item.closed };
       if (item.closed || (!live && item.upToDate)) return;
     }

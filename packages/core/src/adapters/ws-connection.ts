@@ -1,4 +1,5 @@
-import { createBackoff, type Backoff } from '../backoff';
+import { codeOfStatus } from '../http-request';
+import { createBackoff, type Backoff } from '../retry';
 import { DurableSessionError } from '../errors';
 import type { ReconnectOptions } from '../types';
 import { WS_PROTOCOL_VERSION, WS_SUBPROTOCOL, type WsClientFrame, type WsErrorFrame, type WsEventsFrame, type WsServerFrame } from '../ws-protocol';
@@ -68,9 +69,7 @@ const OPEN = 1;
  * errorOfFrame({ kind: 'error', code: 'gone', status: 410, message: 'deleted' }).code; // 'gone'
  */
 export function errorOfFrame(frame: WsErrorFrame): DurableSessionError {
-  const s = frame.status;
-  const code = s === 410 ? 'gone' : s === 401 || s === 403 ? 'unauthorized' : s === 404 ? 'not-found' : s === 409 ? 'conflict' : 'http';
-  return new DurableSessionError(code, `${frame.code}: ${frame.message}`, { status: s });
+  return new DurableSessionError(codeOfStatus(frame.status, frame.code), `${frame.code}: ${frame.message}`, { status: frame.status });
 }
 
 /**

@@ -104,7 +104,7 @@ async function sourceType(config: HandlerConfig, source: string): Promise<string
     return (await requireStream(config, source, false)).contentType;
   } catch (error) {
     // Creating a fork of a deleted stream is a conflict (PROTOCOL.md §4.2), not a 410.
-    if (error instanceof SessionServerError && error.code === 'gone') throw new SessionServerError('conflict', error.message);
+    if (SessionServerError.isInstance(error) && error.code === 'gone') throw new SessionServerError('conflict', error.message);
     throw error;
   }
 }

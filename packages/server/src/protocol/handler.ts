@@ -1,4 +1,5 @@
 import { SessionServerError } from '../errors';
+import { reportToConsole } from '../report';
 import type { SessionStore, StreamInfo } from '../store';
 import { handleAppend } from './append';
 import type { Authorize, HandlerConfig } from './config';
@@ -81,7 +82,7 @@ export function createProtocolHandler(options: ProtocolHandlerOptions): (request
     try {
       response = await route(request, config);
     } catch (error) {
-      if (!(error instanceof SessionServerError) || error.status >= 500) config.onError(error);
+      if (!SessionServerError.isInstance(error) || error.status >= 500) config.onError(error);
       response = responseForError(error);
     }
     addCommonHeaders(response.headers, request, config.cors, request.method === 'OPTIONS');
@@ -110,7 +111,7 @@ export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
     sessionStreams: options.sessionStreams ?? true,
     onSessionStream: options.onSessionStream,
     onSessionDeleted: options.onSessionDeleted,
-    onError: options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error)),
+    onError: options.onError ?? reportToConsole,
     liveReaders: new Map(),
   };
 }

@@ -1,22 +1,9 @@
-/** Header names of the Durable Streams protocol (lower-case, as `Headers` reports them). */
-export const H = {
-  nextOffset: 'stream-next-offset',
-  upToDate: 'stream-up-to-date',
-  closed: 'stream-closed',
-  cursor: 'stream-cursor',
-  ttl: 'stream-ttl',
-  expiresAt: 'stream-expires-at',
-  seq: 'stream-seq',
-  forkedFrom: 'stream-forked-from',
-  forkOffset: 'stream-fork-offset',
-  forkSubOffset: 'stream-fork-sub-offset',
-  sseEncoding: 'stream-sse-data-encoding',
-  producerId: 'producer-id',
-  producerEpoch: 'producer-epoch',
-  producerSeq: 'producer-seq',
-  producerExpectedSeq: 'producer-expected-seq',
-  producerReceivedSeq: 'producer-received-seq',
-} as const;
+import { STREAM_HEADERS } from '@durable-session/core';
+
+/** Header names of the Durable Streams protocol: core's one table, lower-case (as `Headers` reports them). */
+export const H = Object.fromEntries(Object.entries(STREAM_HEADERS).map(([key, name]) => [key, name.toLowerCase()])) as {
+  readonly [K in keyof typeof STREAM_HEADERS]: Lowercase<(typeof STREAM_HEADERS)[K]>;
+};
 
 /** Request headers a browser on another origin may send (CORS preflight). */
 const ALLOWED_REQUEST_HEADERS = [

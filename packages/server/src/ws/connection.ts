@@ -190,9 +190,9 @@ async function create(state: SocketState, { ref, session }: FrameOf<'create'>): 
 
 /** The error frame for anything thrown: a {@link SessionServerError} keeps its code; the rest is `internal` (and reported). */
 function errorFrame(error: unknown, ids: ErrorIds, config: HandlerConfig): WsErrorFrame {
-  if (!(error instanceof SessionServerError) || error.status >= 500) config.onError(error);
-  const code = error instanceof SessionServerError ? error.code : 'internal';
-  const message = error instanceof SessionServerError ? error.message : 'internal server error';
+  if (!(SessionServerError.isInstance(error)) || error.status >= 500) config.onError(error);
+  const code = SessionServerError.isInstance(error) ? error.code : 'internal';
+  const message = SessionServerError.isInstance(error) ? error.message : 'internal server error';
   const frame: WsErrorFrame = { kind: 'error', code, status: statusOfCode(code), message };
   if (ids.ref !== undefined) frame.ref = ids.ref;
   if (ids.sub !== undefined) frame.sub = ids.sub;

@@ -111,7 +111,7 @@ export function createWebSocketEndpoint(options: ProtocolHandlerOptions, ws: Web
           server.handleUpgrade(request, socket, head, (client) => accept(client, { ...context, limits }));
         })
         .catch((error: unknown) => {
-          const refusal = error instanceof SessionServerError ? error : new SessionServerError('internal', 'internal server error');
+          const refusal = SessionServerError.isInstance(error) ? error : new SessionServerError('internal', 'internal server error');
           if (refusal.status >= 500) config.onError(error);
           refuse(socket, refusal, refusal.status);
         });
