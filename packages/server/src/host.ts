@@ -6,7 +6,7 @@ import { follow } from './follow';
 import { utf8 } from './protocol/responses';
 import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
 import { compactSessionIndex, indexAppend, sessionsOf } from './session-index';
-import type { AppendOptions, SessionStore, StoredEntry } from './store';
+import type { SessionStore, StoredEntry } from './store';
 import { createTurn, turnProducerId, type TurnControl, type TurnWriter } from './turn';
 import { isSdkEvent, problemWithEvent } from './validate-events';
 

@@ -57,7 +57,7 @@ describe('create, append and read (JSON mode)', () => {
   });
 
   it('answers an idempotent PUT with 200 and a different configuration with 409', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     expect((await call('/s', { method: 'PUT', headers: JSON_TYPE })).status).toBe(201);
     expect((await call('/s', { method: 'PUT', headers: JSON_TYPE })).status).toBe(200);
     const conflict = await call('/s', { method: 'PUT', headers: { 'content-type': 'text/plain' } });
@@ -66,7 +66,7 @@ describe('create, append and read (JSON mode)', () => {
   });
 
   it('serves an unchanged read as 304 to a client holding its ETag', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '{"n":1}' });
     const first = await call('/s');
     const etag = first.headers.get('etag');
@@ -90,7 +90,7 @@ describe('create, append and read (JSON mode)', () => {
 
 describe('bad input gets the protocol status and a JSON error body', () => {
   it('malformed JSON: 400 invalid-json', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const res = await call('/s', { method: 'POST', headers: JSON_TYPE, body: '{ nope' });
     expect(res.status).toBe(400);
@@ -98,13 +98,13 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an empty JSON array: 400', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     expect((await call('/s', { method: 'POST', headers: JSON_TYPE, body: '[]' })).status).toBe(400);
   });
 
   it('a body over maxBodyBytes: 413 payload-too-large, nothing appended', async () => {
-    const { call, at } = setup({ maxBodyBytes: 64 });
+    const { call } = setup({ maxBodyBytes: 64 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const res = await call('/s', { method: 'POST', headers: JSON_TYPE, body: JSON.stringify({ text: 'x'.repeat(100) }) });
     expect(res.status).toBe(413);
@@ -126,7 +126,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('malformed offsets: 400 invalid-offset', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     for (const query of ['offset=abc', 'offset=', 'offset=0,1', `offset=${ZERO_OFFSET}&offset=-1`, 'live=long-poll']) {
       const res = await call(`/s?${query}`);
@@ -136,7 +136,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an unknown session: 404 not-found, for every method', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     for (const init of [{}, { method: 'POST', headers: JSON_TYPE, body: '{}' }, { method: 'DELETE' }]) {
       const res = await call('/missing', init);
       expect(res.status).toBe(404);
@@ -157,7 +157,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('a content type that does not match the stream: 409; a missing one: 400', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const mismatch = await call('/s', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
     expect(mismatch.status).toBe(409);
@@ -167,7 +167,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('SDK control events missing required fields: 400 invalid-event; application events pass through', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const bad = [
       { type: 'cancel', turnId: 't1' },
@@ -197,14 +197,14 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an unsupported method: 405 with Allow', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     const res = await call('/s', { method: 'PATCH' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toContain('POST');
   });
 
   it('every response carries the browser security and CORS headers', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     const res = await call('/missing', { headers: { origin: 'https://app.example' } });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('access-control-allow-origin')).toBe('*');
@@ -219,7 +219,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an origin list only allows those origins', async () => {
-    const { call, at } = setup({ cors: ['https://ok.example'] });
+    const { call } = setup({ cors: ['https://ok.example'] });
     expect((await call('/x', { headers: { origin: 'https://ok.example' } })).headers.get('access-control-allow-origin')).toBe('https://ok.example');
     expect((await call('/x', { headers: { origin: 'https://evil.example' } })).headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -228,7 +228,7 @@ describe('bad input gets the protocol status and a JSON error body', () => {
 describe('authorize', () => {
   it('is asked with the session and the action, and refuses with 401/403', async () => {
     const seen: Array<[string, SessionAction]> = [];
-    const { call, at } = setup({
+    const { call } = setup({
       authorize(request, { sessionId, action }) {
         seen.push([sessionId, action]);
         if (request.headers.get('authorization') === null) throw new SessionServerError('unauthorized', 'token required');
@@ -255,7 +255,7 @@ describe('authorize', () => {
 
 describe('idempotent producers over HTTP', () => {
   it('answers 200 for new data, 204 for a retry, 403 for a stale epoch, 409 for a gap', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const send = (epoch: number, seq: number) =>
       call('/s', {
@@ -281,7 +281,7 @@ describe('idempotent producers over HTTP', () => {
   });
 
   it('refuses partial or malformed producer headers with 400', async () => {
-    const { call, at } = setup();
+    const { call } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const post = (headers: Record<string, string>) => call('/s', { method: 'POST', headers: { ...JSON_TYPE, ...headers }, body: '1' });
     expect((await post({ 'producer-id': 'p' })).status).toBe(400);
@@ -316,7 +316,7 @@ describe('live reads', () => {
   });
 
   it('a long-poll aborted by its client ends without waiting for the timeout', async () => {
-    const { handler, call, at } = setup({ longPollTimeoutMs: 60_000 });
+    const { handler, call } = setup({ longPollTimeoutMs: 60_000 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const controller = new AbortController();
     const polling = handler(new Request(`${BASE}/s?offset=${ZERO_OFFSET}&live=long-poll`, { signal: controller.signal }));
@@ -399,7 +399,7 @@ describe('live reads', () => {
   });
 
   it('SSE keeps a leading space of text data (SSE parsers strip one)', async () => {
-    const { handler, call, at } = setup();
+    const { handler, call } = setup();
     await call('/t', { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: ' indented\nplain' });
     await call('/t', { method: 'POST', headers: { 'stream-closed': 'true' } });
     const res = await handler(new Request(`${BASE}/t?offset=-1&live=sse`));
