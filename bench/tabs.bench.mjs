@@ -1,4 +1,4 @@
-// Tab coordination in real Chromium (the system's /usr/bin/chromium, headless), against the built
+// Tab coordination in real Chromium (the system's, found like the tests find it, headless), against the built
 // @durable-session/server on 127.0.0.1:0. Run `npm run build` first, then `node bench/tabs.bench.mjs`.
 //
 // 1. Latency at 200 deltas/s (1 leader + 2 followers): each delta carries the time the agent wrote it;
@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { createSessionServer, listen } from '@durable-session/server';
+import { CHROMIUM_ARGS, INSTALL_HINT, locateChromium } from '../test/support/chromium-path.mjs';
 
 const watchdog = setTimeout(() => {
   console.error('tabs.bench: took more than 4 minutes, giving up');
@@ -21,7 +22,6 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 const RATE = 200; // deltas per second
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const stamp = () => performance.timeOrigin + performance.now();
 
 const page = await build({
@@ -76,7 +76,9 @@ const running = await listen(
   },
   { port: 0, host: '127.0.0.1', onError: (e) => console.error('[listen]', e) },
 );
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS, timeout: 30_000 });
+const executablePath = locateChromium();
+if (executablePath === undefined) throw new Error(INSTALL_HINT);
+const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
 const context = await browser.newContext();
 context.setDefaultTimeout(15_000);
 

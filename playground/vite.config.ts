@@ -23,5 +23,5 @@ export default defineConfig({
       checks: { bundlerTimings: false }, // a note on plugin timings at every build: noise here
     },
   },
-  server: { port: 5174, proxy: { '/v1': 'http://127.0.0.1:5173' } },
+  server: { port: 5174, proxy: { '/v1': { target: 'http://127.0.0.1:5173', ws: true } } },
 });

@@ -9,7 +9,8 @@
  * cut, stop and reload happens mid-answer by construction, not by timing.
  */
 import 'fake-indexeddb/auto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import nodeConsole from 'node:console';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createElement, useMemo } from 'react';
 import { act, cleanup, render, waitFor } from '@testing-library/react';
 import { useChat, type UseChatHelpers } from '@ai-sdk/react';
@@ -80,7 +81,21 @@ function modelFor(chatId: string): MockLanguageModelV3 {
 
 const CORS = { 'access-control-allow-origin': '*' };
 
+/**
+ * happy-dom's fetch reports every network error on the page console, as a browser's devtools do.
+ * The fault proxy resets connections on purpose, so those resets are expected here and not
+ * printed; anything else still reaches the console.
+ */
+function quietExpectedResets(): void {
+  const pageConsole = nodeConsole; // the page's console: Node's own, captured before vitest's
+  const pageError = pageConsole.error.bind(pageConsole);
+  vi.spyOn(pageConsole, 'error').mockImplementation((...args: unknown[]) => {
+    if ((args[0] as NodeJS.ErrnoException | undefined)?.code !== 'ECONNRESET') pageError(...args);
+  });
+}
+
 beforeAll(async () => {
+  quietExpectedResets();
   app = await startFetchApp(async (request, sessions) => {
     const url = new URL(request.url);
     if (request.method === 'OPTIONS') {
@@ -115,6 +130,7 @@ afterAll(async () => {
   for (const run of runs.values()) run.release();
   await proxy.close();
   await app.close();
+  vi.restoreAllMocks(); // last: closing the proxy resets connections too
 });
 
 const views = new Map<string, UseChatHelpers<UIMessage>>();

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createServer } from 'node:net';
 import { startCli } from './support/cli';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -35,7 +36,8 @@ function example(name: string): string {
 /** Run a README example as an .mjs file; resolves with its exit code and output. */
 function runExample(name: string, url: string, until?: RegExp): { done: Promise<{ code: number | null; out: string }>; stop(): void } {
   const file = join(dir, `${name}.mjs`);
-  writeFileSync(file, example(name).replaceAll('http://127.0.0.1:4437', url).replace('port: 4437', 'port: 0'));
+  const socketUrl = url.replace(/^http/, 'ws');
+  writeFileSync(file, example(name).replaceAll('http://127.0.0.1:4437', url).replaceAll('ws://127.0.0.1:4437', socketUrl).replace('port: 4437', 'port: 0'));
   const run = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const timer = setTimeout(() => run.kill('SIGKILL'), 30_000);
@@ -73,4 +75,21 @@ it('runs the server example, and the client example against it', async () => {
   } finally {
     server.stop();
   }
+});
+
+it('runs the client example with no server: it prints why and ends', async () => {
+  const closed = createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => closed.once('listening', resolve));
+  const { port } = closed.address() as { port: number };
+  await new Promise((resolve) => closed.close(resolve)); // a port nothing listens on
+  const { code, out } = await runExample('client', `http://127.0.0.1:${port}`).done;
+  expect(out).toContain('cannot reach the session server: fetch failed');
+  expect(code).toBe(0); // it ended by itself, well before the 30 s kill
+});
+
+it('runs the WebSocket client example against the CLI demo agent: two sessions over one socket', async () => {
+  expect(example('websocket-client')).toContain('ws://127.0.0.1:4437/v1/socket');
+  const { code, out } = await runExample('websocket-client', cli.url).done;
+  expect(out.match(/^complete \S+( \S+){7}$/gm)).toHaveLength(2); // the demo agent answers each with 8 words
+  expect(code).toBe(0);
 });

@@ -59,7 +59,7 @@ function defaultStaticDir(): string {
 
 /**
  * Start the playground: one node:http server with the session API (Durable Streams
- * protocol at `/v1/stream/<sessionId>`, memory store), the playground agent answering
+ * protocol at `/v1/stream/<sessionId>` and the WebSocket at `/v1/socket`, memory store), the playground agent answering
  * every prompt, and the built React, Vue and Svelte pages (`/`, `/vue.html`, `/svelte.html`).
  * @param options Port, host, the agent's pace, where the built app is.
  * @returns The URL, `close()`, the record of aborted turns and a reader of stored turns.
@@ -88,7 +88,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
   };
   let running: Awaited<ReturnType<typeof listen>>;
   try {
-    running = await listen(handler, { port: options.port ?? 5173, host: options.host ?? '127.0.0.1', onError });
+    // HTTP, and the WebSocket endpoint at /v1/socket (the page's "WebSocket" transport).
+    running = await listen({ handler, upgrade: server.upgrade }, { port: options.port ?? 5173, host: options.host ?? '127.0.0.1', onError });
   } catch (error) {
     await server.close();
     throw error;
@@ -103,7 +104,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       let state = initialSessionState;
       for (let from = '-1'; ; ) {
         const read = await session.read({ from }).catch((error: unknown) => {
-          if (error instanceof SessionServerError && error.code === 'not-found') return undefined; // no such session: no turn
+          if (SessionServerError.isInstance(error) && error.code === 'not-found') return undefined; // no such session: no turn
           throw error;
         });
         if (read === undefined) return undefined;

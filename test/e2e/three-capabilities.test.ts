@@ -4,11 +4,19 @@ import { newDevice } from './support/chromium';
 import { e2e, sleep } from './support/fixture';
 import { until } from './support/until';
 
-// The three-capability check (DESIGN.md), in Chromium, on each page of the playground.
+// The three-capability check (DESIGN.md), in Chromium, on each page of the playground (over SSE,
+// the default), and on the React page over each other transport of the header's switch.
 const env = e2e();
+const react = PAGES[0];
+const cases = [
+  ...PAGES.map((page) => [`${page.label} page`, page, 'sse'] as const),
+  [`${react.label} page over long-poll`, react, 'long-poll'] as const,
+  [`${react.label} page over WebSocket`, react, 'websocket'] as const,
+];
 
-describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_label, { id, path }) => {
-  const newSession = () => env.newSession({ id, path });
+describe.each(cases)('%s', (_label, page, transport) => {
+  const id = transport === 'sse' ? page.id : `${page.id}-${transport}`;
+  const newSession = () => env.newSession({ id, path: page.path, transport });
 
   it('resume after drop: the network goes offline mid-answer and comes back; the full answer shows, no gap, no repeat', async () => {
     const { sessionId, url } = newSession();
@@ -41,6 +49,9 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       expect(await chat.page.locator('[data-testid="transcript"] img').count()).toBe(0);
       expect(await chat.page.evaluate(() => (window as { __pwned?: unknown }).__pwned)).toBeUndefined();
       await chat.screenshot(`${id}-1-resume-after-drop`);
+      // The switch really changes the transport: only the WebSocket page opens sockets.
+      if (transport === 'websocket') expect(chat.sockets[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1\/socket$/);
+      else expect(chat.sockets).toEqual([]);
       expect(chat.errors).toEqual([]);
     } finally {
       await context.close();

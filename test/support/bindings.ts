@@ -2,7 +2,7 @@
  * What the React, Vue and Svelte binding tests share: the same session fixture, the same
  * scripted events and the same probes. Each binding's test keeps its own rendering and assertions.
  */
-import { expect, vi } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import {
   createDurableSession,
   memoryAdapter,
@@ -102,4 +102,13 @@ export async function liveHelloSession(): Promise<DurableSession<AppEvent>> {
   const session = createDurableSession<AppEvent>({ sessionId: 's1', adapter, persistence: 'memory' });
   await vi.waitFor(() => expect(session.get().status).toBe('live'));
   return session;
+}
+
+/** After each test of a binding's file: unmount what it rendered (`cleanup`), real timers, real globals. */
+export function resetAfterEach(cleanup: () => void): void {
+  afterEach(() => {
+    cleanup();
+    vi.useRealTimers();
+    vi.unstubAllGlobals();
+  });
 }

@@ -1,25 +1,14 @@
-import { openDB, type IDBPDatabase } from 'idb';
-import type { HeadersOption } from './adapters/http';
-import { parseSse } from './adapters/sse';
-import { createBackoff } from './backoff';
 import { DurableSessionError } from './errors';
+import { answerOf, answerStore, respond, type Answer, type AnswerStore } from './fetch-answers';
+import { durableBody, type BodyHost, type LooseEvent } from './fetch-body';
+import { sendRequest, type HeadersOption } from './http-request';
+import { NEXT_OFFSET_HEADER, UP_TO_DATE_HEADER } from './protocol';
+import { createBackoff, pause } from './retry';
 import type { ReconnectOptions } from './types';
 import { randomId, toError } from './util';
 
-/**
- * Headers of a durable response (written by `durableResponse` of `@durable-session/server`):
- * the session id, the turn id, an offset at or before the turn's start, the session's stream
- * URL and, optionally, the URL whose `GET` re-attaches to the answer.
- * @example
- * const turnId = response.headers.get(DURABLE_FETCH_HEADERS.turn);
- */
-export const DURABLE_FETCH_HEADERS = {
-  session: 'durable-session-id',
-  turn: 'durable-session-turn',
-  offset: 'durable-session-offset',
-  stream: 'durable-session-stream',
-  resume: 'durable-session-resume',
-} as const;
+export { DURABLE_FETCH_HEADERS } from './protocol';
+export { FETCH_DB_NAME } from './fetch-answers';
 
 /**
  * The session event carrying one chunk of a durable response: its raw text.
@@ -32,13 +21,6 @@ export interface FetchChunkEvent {
   agentId: string;
   text: string;
 }
-
-/**
- * The IndexedDB database where `durableFetch` keeps in-flight answers (for re-attaching after a reload).
- * @example
- * indexedDB.deleteDatabase(FETCH_DB_NAME); // e.g. on logout
- */
-export const FETCH_DB_NAME = 'durable-session-fetch';
 
 /**
  * Options of {@link createDurableFetch}.
@@ -59,25 +41,6 @@ export interface DurableFetchOptions {
   /** Failures nobody awaits: a `cancel` that could not be delivered, IndexedDB falling back to memory. Default `console.error`. */
   onError?: (error: DurableSessionError) => void;
 }
-
-/** A durable answer, as kept in IndexedDB under its absolute `resumeUrl`. */
-interface Answer {
-  sessionId: string;
-  turnId: string;
-  offset: string;
-  streamUrl: string;
-  resumeUrl: string | undefined;
-  status: number;
-  statusText: string;
-  headers: [string, string][];
-}
-type Ev = { type?: unknown; turnId?: unknown; text?: unknown; reason?: unknown; error?: unknown } | null;
-
-const STORE = 'answers';
-// Pure annotations: importing the package without durableFetch must keep none of this.
-const memory = /* @__PURE__ */ new Map<string, Answer>();
-const encoder = /* @__PURE__ */ new TextEncoder();
-const ENDED = {};
 
 /**
  * Create a drop-in replacement for `fetch` (same signature) for endpoints wrapped with
@@ -107,331 +70,132 @@ const ENDED = {};
  * });
  */
 export function createDurableFetch(options: DurableFetchOptions = {}): typeof fetch {
-  const { reconnect = {}, clientId = randomId() } = options;
-  const maxAttempts = reconnect.maxAttempts ?? 20;
-  const report = options.onError ?? ((e: DurableSessionError) => console.error('[durable-session]', e));
+  const report = options.onError ?? ((error: DurableSessionError) => console.error('[durable-session]', error));
   const base: typeof fetch = (input, init) => (options.fetch ?? fetch)(input, init);
-
-  let db: Promise<IDBPDatabase | undefined> | undefined;
-  const idb = async <T>(op: (d: IDBPDatabase) => Promise<T>, mem: () => T): Promise<T> => {
-    db ??=
-      options.persistence === 'memory' || typeof indexedDB === 'undefined'
-        ? Promise.resolve(undefined)
-        : openDB(FETCH_DB_NAME, 1, { upgrade: (d) => void d.createObjectStore(STORE) }).catch((e: unknown) => {
-            report(new DurableSessionError('persistence', 'IndexedDB is unavailable: in-flight answers are kept in memory', { cause: e }));
-            return undefined;
-          });
-    const d = await db;
-    if (d)
-      try {
-        return await op(d);
-      } catch (e) {
-        report(new DurableSessionError('persistence', 'IndexedDB failed: using memory', { cause: e }));
-      }
-    return mem();
-  };
-  const save = (a: Answer): Promise<void> =>
-    idb(
-      async (d) => void (await d.put(STORE, a, a.resumeUrl)),
-      () => void memory.set(a.resumeUrl!, a),
-    );
-  const load = (url: string): Promise<Answer | undefined> =>
-    idb(
-      (d) => d.get(STORE, url) as Promise<Answer | undefined>,
-      () => memory.get(url),
-    ).then((a) => (typeof a?.streamUrl === 'string' && Array.isArray(a.headers) ? a : undefined));
-  /** Forget `a`, unless a newer answer took its resume URL. */
-  const forget = (a: Answer): Promise<void> | undefined =>
-    a.resumeUrl === undefined
-      ? undefined
-      : idb(
-          async (d) => {
-            const tx = d.transaction(STORE, 'readwrite');
-            if (((await tx.store.get(a.resumeUrl!)) as Answer | undefined)?.turnId === a.turnId) await tx.store.delete(a.resumeUrl!);
-            await tx.done;
-          },
-          () => void (memory.get(a.resumeUrl!)?.turnId === a.turnId && memory.delete(a.resumeUrl!)),
-        );
-
-  /** A session request: GET (resume reads) or POST of one event. Non-2xx answers throw typed errors. */
-  const request = async (url: string, signal?: AbortSignal, event?: object): Promise<Response> => {
-    const headers = typeof options.headers === 'function' ? await options.headers() : options.headers;
-    const init: RequestInit = { headers: event ? { ...headers, 'content-type': 'application/json' } : { ...headers } };
-    if (signal) init.signal = signal;
-    if (event) {
-      init.method = 'POST';
-      init.body = JSON.stringify(event);
-    }
-    let res: Response;
-    try {
-      res = await base(url, init);
-    } catch (e) {
-      throw toError(e, signal);
-    }
-    if (res.ok) return res;
-    const s = res.status;
-    void res.body?.cancel().catch(() => {}); // the status is what matters
-    throw new DurableSessionError(
-      s === 410 ? 'gone' : s === 401 || s === 403 ? 'unauthorized' : s === 404 ? 'not-found' : s === 409 ? 'conflict' : 'http',
-      `${event ? 'POST' : 'GET'} ${url} answered ${s}`,
-      { status: s },
-    );
-  };
-
-  /** Write a `cancel` for the turn; retried (bounded) on retryable failures, then reported. */
-  const cancel = async (a: Answer): Promise<void> => {
-    const backoff = createBackoff(reconnect);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await request(a.streamUrl, undefined, { type: 'cancel', turnId: a.turnId, clientId });
-        return;
-      } catch (e) {
-        const error = toError(e);
-        if (!error.retryable || attempt >= 5) return report(error);
-        await pause(backoff.next());
-      }
-    }
-  };
-
-  /**
-   * The body of a durable answer: `first` (the direct response body, or chunks already read),
-   * then, after a drop, the turn's chunks read from the session from `from`, skipping the
-   * `pos` bytes already delivered after `from`.
-   */
-  const durableBody = (
-    a: Answer,
-    from: string,
-    first: ReadableStream<Uint8Array> | Uint8Array[],
-    signal: AbortSignal | undefined,
-    release?: () => void,
-  ): ReadableStream<Uint8Array> => {
-    let pos = 0;
-    let ctl!: ReadableStreamDefaultController<Uint8Array>;
-    const stop = new AbortController();
-    const onAbort = (): void => {
-      if (stop.signal.aborted) return;
-      void cancel(a);
-      finish(signal!.reason, false);
-    };
-    const finish = (error: unknown, keep: boolean): void => {
-      if (stop.signal.aborted) return;
-      stop.abort();
-      signal?.removeEventListener('abort', onAbort);
-      if (!keep) void forget(a);
-      try {
-        if (error === undefined) ctl.close();
-        else ctl.error(error);
-      } catch {
-        // the reader cancelled the body meanwhile: nobody to tell
-      }
-    };
-    const push = (b: Uint8Array): void => {
-      if (!stop.signal.aborted && b.byteLength > 0) ctl.enqueue(b);
-    };
-    const run = async (): Promise<void> => {
-      if (Array.isArray(first)) first.forEach(push);
-      else {
-        const reader = first.getReader();
-        stop.signal.addEventListener('abort', () => {
-          release?.(); // abort the request itself: some fetch implementations mishandle a bare cancel
-          void reader.cancel().catch(() => {});
-        });
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) return finish(undefined, false);
-            pos += value.byteLength;
-            push(value);
-          }
-        } catch {
-          // the connection dropped: resume from the session below
-        }
-      }
-      const backoff = createBackoff(reconnect);
-      for (let failures = 0; !stop.signal.aborted; ) {
-        let seen = 0; // bytes of the turn's chunks read after `from` on this connection
-        let progressed = false;
-        try {
-          const res = await request(`${a.streamUrl}?offset=${encodeURIComponent(from)}&live=sse`, stop.signal);
-          if (!res.body) throw new DurableSessionError('protocol', 'expected text/event-stream');
-          for await (const { event, data } of parseSse(res.body)) {
-            if (event === 'data') {
-              const batch: unknown = JSON.parse(data);
-              if (!Array.isArray(batch)) throw new DurableSessionError('protocol', 'expected a JSON array of events');
-              for (const e of batch as Ev[]) {
-                if (e?.turnId !== a.turnId) continue;
-                if (e.type === 'fetch.chunk' && typeof e.text === 'string') {
-                  const b = encoder.encode(e.text);
-                  seen += b.byteLength;
-                  if (seen > pos) push(b.subarray(b.byteLength - (seen - pos)));
-                  pos = Math.max(pos, seen);
-                } else if (e.type === 'turn.end') {
-                  const failed = e.reason === 'error' && new DurableSessionError('http', `the answer failed: ${String(e.error ?? 'error')}`, { status: 502 });
-                  return finish(failed || undefined, false);
-                }
-              }
-            } else if (event === 'control') {
-              const c = JSON.parse(data) as { streamNextOffset?: unknown; streamClosed?: unknown };
-              if (typeof c.streamNextOffset !== 'string') throw new DurableSessionError('protocol', 'control event without streamNextOffset');
-              from = c.streamNextOffset;
-              progressed = true;
-              pos -= seen;
-              seen = 0;
-              failures = 0;
-              backoff.reset();
-              if (c.streamClosed === true) throw new DurableSessionError('protocol', `session ${a.sessionId} was closed before the answer ended`);
-            }
-          }
-          // The server ends SSE responses now and then: fine after progress, a failure without.
-          if (!progressed) throw new DurableSessionError('network', 'the session read ended without progress');
-        } catch (e) {
-          if (stop.signal.aborted) return;
-          const error = toError(e);
-          const offline = globalThis.navigator?.onLine === false;
-          if (!error.retryable || (!offline && ++failures >= maxAttempts)) return finish(error, error.retryable);
-        }
-        // Reconnect after a drop or when the server ended the SSE response; offline: when back online.
-        await pause(globalThis.navigator?.onLine === false ? undefined : backoff.next(), stop.signal);
-      }
-    };
-    const body = new ReadableStream<Uint8Array>({
-      start: (c) => {
-        ctl = c;
-      },
-      cancel: () => {
-        stop.abort(); // the reader is gone (it is not a stop): the answer stays re-attachable
-        signal?.removeEventListener('abort', onAbort);
-      },
-    });
-    if (signal?.aborted) onAbort();
-    else {
-      signal?.addEventListener('abort', onAbort, { once: true });
-      void run().catch((e: unknown) => finish(toError(e), false));
-    }
-    return body;
-  };
-
-  const answerOf = (res: Response, url: string): Answer | undefined => {
-    const h = (name: string): string | undefined => res.headers.get(name) ?? undefined;
-    const [sessionId, turnId, offset, stream, resume] = Object.values(DURABLE_FETCH_HEADERS).map(h);
-    if (!sessionId || !turnId || !offset || !stream || !res.body) return undefined;
-    const at = res.url || url;
-    return {
-      sessionId,
-      turnId,
-      offset,
-      streamUrl: new URL(stream, at).href,
-      resumeUrl: resume && new URL(resume, at).href,
-      status: res.status,
-      statusText: res.statusText,
-      headers: [...res.headers],
-    };
-  };
-  const respond = (a: Answer, body: ReadableStream<Uint8Array>, url: string): Response => {
-    const res = new Response(body, { status: a.status, statusText: a.statusText, headers: a.headers });
-    Object.defineProperty(res, 'url', { value: url });
-    return res;
-  };
-
-  /** Answer a GET of a resume URL from the session: 204 when the answer already ended. */
-  const reattach = async (a: Answer, signal: AbortSignal | undefined): Promise<Response> => {
-    let from = a.offset;
-    const chunks: Uint8Array[] = [];
-    try {
-      for (;;) {
-        const res = await request(`${a.streamUrl}?offset=${encodeURIComponent(from)}`, signal);
-        const list: unknown = await res.json();
-        if (!Array.isArray(list)) throw new DurableSessionError('protocol', 'expected a JSON array of events');
-        for (const e of list as Ev[]) {
-          if (e?.turnId !== a.turnId) continue;
-          if (e.type === 'fetch.chunk' && typeof e.text === 'string') chunks.push(encoder.encode(e.text));
-          else if (e.type === 'turn.end') throw ENDED;
-        }
-        const next = res.headers.get('stream-next-offset');
-        if (!next) throw new DurableSessionError('protocol', 'missing Stream-Next-Offset');
-        from = next;
-        if (res.headers.has('stream-up-to-date')) break;
-      }
-    } catch (e) {
-      if (signal?.aborted) throw signal.reason;
-      const code = e === ENDED ? 'gone' : toError(e).code;
-      if (code !== 'gone' && code !== 'not-found') throw toError(e);
-      await forget(a);
-      return new Response(null, { status: 204 });
-    }
-    return respond(a, durableBody(a, from, chunks, signal), a.resumeUrl!);
-  };
-
-  const wrap = (res: Response, url: string, signal: AbortSignal | undefined, inner: AbortController): Response => {
-    const a = answerOf(res, url);
-    if (!a) {
-      // A plain response: the caller's signal aborts its body, as with fetch, until the body ends or
-      // errs (then the listener goes: a long-lived signal must not keep every response alive).
-      if (!signal || !res.body) return res;
-      const onAbort = (): void => inner.abort(signal.reason);
-      const done = (): void => signal.removeEventListener('abort', onAbort);
-      signal.addEventListener('abort', onAbort, { once: true });
-      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-      res.body.pipeTo(writable).then(done, done);
-      const out = new Response(readable, res);
-      Object.defineProperty(out, 'url', { value: res.url });
-      return out;
-    }
-    if (a.resumeUrl) void save(a);
-    return respond(a, durableBody(a, a.offset, res.body!, signal, () => inner.abort()), res.url || url);
-  };
+  const answers = answerStore(options.persistence, report);
+  const host = bodyHost(options, base, answers, report);
 
   return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const req = input instanceof Request ? input : undefined;
+    const request = input instanceof Request ? input : undefined;
     let url: string;
     try {
-      url = new URL(req ? req.url : String(input), globalThis.location?.href).href;
+      url = new URL(request ? request.url : String(input), globalThis.location?.href).href;
     } catch {
       return base(input, init); // let fetch report the bad URL its own way
     }
-    const signal = init?.signal ?? req?.signal ?? undefined;
-    if ((init?.method ?? req?.method ?? 'GET').toUpperCase() === 'GET') {
-      const answer = await load(url);
-      if (answer) return reattach(answer, signal);
+    const signal = init?.signal ?? request?.signal ?? undefined;
+    if ((init?.method ?? request?.method ?? 'GET').toUpperCase() === 'GET') {
+      const answer = await answers.load(url);
+      if (answer) return reattach(host, answers, answer, signal);
     }
     if (signal?.aborted) return base(input, init); // rejects, as fetch does
     // Our own signal underneath: a stop before the headers must still reach the turn once they come.
     const inner = new AbortController();
     const pending = base(input, { ...init, signal: inner.signal });
-    if (!signal) return wrap(await pending, url, signal, inner);
-    const res = await new Promise<Response>((resolve, reject) => {
-      const onAbort = (): void => {
-        reject(signal.reason);
-        const timer = setTimeout(() => inner.abort(signal.reason), 10_000);
-        pending
-          .then((r) => {
-            const a = answerOf(r, url);
-            if (a) void cancel(a);
-          }, () => {})
-          .finally(() => {
-            clearTimeout(timer);
-            inner.abort(signal.reason); // ends the unread body
-          });
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-    return wrap(res, url, signal, inner);
+    const response = signal ? await abortable(pending, url, signal, inner, host) : await pending;
+    return wrap(host, answers, response, url, signal, inner);
   };
 }
 
-/** Resolve after `ms` (never without `ms`), when the browser comes back online, or when `signal` aborts. */
-function pause(ms?: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      globalThis.removeEventListener?.('online', done);
-      signal?.removeEventListener('abort', done);
-      resolve();
+/** The session side of a `durableFetch`: resume reads and `cancel` writes, with the caller's headers. */
+function bodyHost(options: DurableFetchOptions, base: typeof fetch, answers: AnswerStore, report: (error: DurableSessionError) => void): BodyHost {
+  const { reconnect = {}, clientId = randomId() } = options;
+  const send = (url: string, signal?: AbortSignal, event?: object): Promise<Response> =>
+    sendRequest(base, options.headers, url, event ? { method: 'POST', body: JSON.stringify(event), headers: { 'content-type': 'application/json' }, signal } : { method: 'GET', signal });
+  /** Write a `cancel` for the turn; retried (bounded) on retryable failures, then reported. */
+  const cancel = async (answer: Answer): Promise<void> => {
+    const backoff = createBackoff(reconnect);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await send(answer.streamUrl, undefined, { type: 'cancel', turnId: answer.turnId, clientId });
+        return;
+      } catch (error) {
+        const failure = toError(error);
+        if (!failure.retryable || attempt >= 5) return report(failure);
+        await pause(backoff.next());
+      }
+    }
+  };
+  return {
+    get: (url, signal) => send(url, signal),
+    cancel: (answer) => void cancel(answer),
+    forget: (answer) => void answers.forget(answer),
+    reconnect,
+    maxAttempts: reconnect.maxAttempts ?? 20,
+  };
+}
+
+/** Answer a GET of a resume URL from the session: the answer so far, then live; 204 when it already ended. */
+async function reattach(host: BodyHost, answers: AnswerStore, answer: Answer, signal: AbortSignal | undefined): Promise<Response> {
+  let from = answer.offset;
+  const chunks: Uint8Array[] = [];
+  const encoder = new TextEncoder();
+  try {
+    for (;;) {
+      const response = await host.get(`${answer.streamUrl}?offset=${encodeURIComponent(from)}`, signal);
+      const list: unknown = await response.json();
+      if (!Array.isArray(list)) throw new DurableSessionError('protocol', 'expected a JSON array of events');
+      for (const entry of list as LooseEvent[]) {
+        if (entry?.turnId !== answer.turnId) continue;
+        if (entry.type === 'fetch.chunk' && typeof entry.text === 'string') chunks.push(encoder.encode(entry.text));
+        else if (entry.type === 'turn.end') throw ENDED;
+      }
+      const next = response.headers.get(NEXT_OFFSET_HEADER);
+      if (!next) throw new DurableSessionError('protocol', `missing ${NEXT_OFFSET_HEADER}`);
+      from = next;
+      if (response.headers.has(UP_TO_DATE_HEADER)) break;
+    }
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    const code = error === ENDED ? 'gone' : toError(error).code;
+    if (code !== 'gone' && code !== 'not-found') throw toError(error);
+    await answers.forget(answer);
+    return new Response(null, { status: 204 });
+  }
+  return respond(answer, durableBody(host, answer, from, chunks, signal), answer.resumeUrl!);
+}
+const ENDED = {};
+
+/** Wait for the headers; a `signal` aborting first rejects at once and still cancels the turn once they come. */
+function abortable(pending: Promise<Response>, url: string, signal: AbortSignal, inner: AbortController, host: BodyHost): Promise<Response> {
+  return new Promise<Response>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal.reason);
+      const timer = setTimeout(() => inner.abort(signal.reason), 10_000);
+      pending
+        .then(
+          (response) => {
+            const answer = answerOf(response, url);
+            if (answer) host.cancel(answer);
+          },
+          () => {},
+        )
+        .finally(() => {
+          clearTimeout(timer);
+          inner.abort(signal.reason); // ends the unread body
+        });
     };
-    const timer = ms === undefined ? undefined : setTimeout(done, ms);
-    globalThis.addEventListener?.('online', done);
-    if (signal?.aborted) done();
-    else signal?.addEventListener('abort', done);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** The response the caller gets: a durable body for a durable answer, the response itself otherwise. */
+function wrap(host: BodyHost, answers: AnswerStore, response: Response, url: string, signal: AbortSignal | undefined, inner: AbortController): Response {
+  const answer = answerOf(response, url);
+  if (!answer) {
+    // A plain response: the caller's signal aborts its body, as with fetch, until the body ends or
+    // errs (then the listener goes: a long-lived signal must not keep every response alive).
+    if (!signal || !response.body) return response;
+    const onAbort = (): void => inner.abort(signal.reason);
+    const done = (): void => signal.removeEventListener('abort', onAbort);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    response.body.pipeTo(writable).then(done, done);
+    const relayed = new Response(readable, response);
+    Object.defineProperty(relayed, 'url', { value: response.url });
+    return relayed;
+  }
+  if (answer.resumeUrl) void answers.save(answer);
+  return respond(answer, durableBody(host, answer, answer.offset, response.body!, signal, () => inner.abort()), response.url || url);
 }

@@ -3,6 +3,8 @@
  * - `bad-input`: the caller passed something invalid (empty text, unknown turn).
  * - `gone`: the store no longer holds the requested offset (HTTP 410).
  * - `not-found`: the session does not exist (HTTP 404).
+ * - `deleted`: the session was deleted for good (HTTP 404 with error code `deleted`): the client
+ *   stops reading and never re-creates it.
  * - `unauthorized`: the server refused the request (HTTP 401/403).
  * - `conflict`: the session is closed or the append conflicts (HTTP 409).
  * - `http`: any other unexpected HTTP status.
@@ -18,6 +20,7 @@ export type DurableSessionErrorCode =
   | 'bad-input'
   | 'gone'
   | 'not-found'
+  | 'deleted'
   | 'unauthorized'
   | 'conflict'
   | 'http'
@@ -27,14 +30,37 @@ export type DurableSessionErrorCode =
   | 'closed'
   | 'aborted';
 
+/** Marks a {@link DurableSessionError} of any copy of this package (ESM and CJS builds, two versions). */
+const MARKER = Symbol.for('durable-session.error');
+
 /**
- * The one error class the client throws or reports. Check `code`, not the message.
+ * Whether `value` is an object carrying `marker` (a `Symbol.for` key): how an error class is
+ * recognised across copies of its package, where `instanceof` fails.
+ * @example
+ * const isMine = (value: unknown) => hasMarker(value, Symbol.for('my-package.error'));
+ */
+export const hasMarker = (value: unknown, marker: symbol): boolean => typeof value === 'object' && value !== null && marker in value;
+
+/**
+ * The one error class the client throws or reports. Check `code`, not the message, and
+ * recognise it with {@link DurableSessionError.isInstance}: unlike `instanceof`, it also holds
+ * for an error thrown by another copy of this package (an adapter built against the CJS build).
  * @example
  * try { await session.send(''); } catch (e) {
- *   if (e instanceof DurableSessionError && e.code === 'bad-input') showHint();
+ *   if (DurableSessionError.isInstance(e) && e.code === 'bad-input') showHint();
  * }
  */
 export class DurableSessionError extends Error {
+  /**
+   * Whether `value` is a `DurableSessionError` of any copy of this package.
+   * @example
+   * if (DurableSessionError.isInstance(error) && error.code === 'gone') rebuild();
+   */
+  static isInstance(value: unknown): value is DurableSessionError {
+    return hasMarker(value, MARKER);
+  }
+
+  readonly [MARKER] = true;
   override readonly name = 'DurableSessionError';
   readonly code: DurableSessionErrorCode;
   /** The HTTP status, when the error came from an HTTP answer. */

@@ -2,14 +2,14 @@ import { initialSessionState } from './reducer';
 import type { SessionSnapshot, SessionState } from './types';
 
 /**
- * Anything that follows Svelte's store contract: `subscribe(cb)` calls `cb`
+ * Anything that follows Svelte's store contract: `subscribe(callback)` calls `callback`
  * at once with the current value, then on every change, and returns an
  * unsubscribe function. A {@link DurableSession} is one.
  * @example
  * const store: Subscribable<SessionSnapshot> = session;
  */
 export interface Subscribable<T> {
-  subscribe(cb: (value: T) => void): () => void;
+  subscribe(callback: (value: T) => void): () => void;
 }
 
 /**
@@ -50,7 +50,7 @@ export const nextFrame: FrameScheduler = (flush) => {
  * This is what the React, Vue and Svelte bindings use, so that an answer
  * streaming at 2,000 deltas a second renders at most once per frame.
  * @param store A store, such as a {@link DurableSession}.
- * @param cb Called with the current value now, then at most once per frame.
+ * @param callback Called with the current value now, then at most once per frame.
  * @param schedule How to wait for the next frame. Default {@link nextFrame}.
  * @returns A function that unsubscribes and cancels a pending frame.
  * @example
@@ -60,7 +60,7 @@ export const nextFrame: FrameScheduler = (flush) => {
  * // later
  * stop();
  */
-export function subscribeFrames<T>(store: Subscribable<T>, cb: (value: T) => void, schedule: FrameScheduler = nextFrame): () => void {
+export function subscribeFrames<T>(store: Subscribable<T>, callback: (value: T) => void, schedule: FrameScheduler = nextFrame): () => void {
   let subscribing = true;
   let active = true;
   let latest!: T;
@@ -68,11 +68,11 @@ export function subscribeFrames<T>(store: Subscribable<T>, cb: (value: T) => voi
   let cancel: (() => void) | undefined;
   const flush = (): void => {
     cancel = undefined;
-    if (active && !Object.is(latest, delivered)) cb((delivered = latest));
+    if (active && !Object.is(latest, delivered)) callback((delivered = latest));
   };
   const unsubscribe = store.subscribe((value) => {
     latest = value;
-    if (subscribing) cb((delivered = value));
+    if (subscribing) callback((delivered = value));
     else if (active) cancel ??= schedule(flush);
   });
   subscribing = false;

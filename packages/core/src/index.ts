@@ -7,13 +7,25 @@
  */
 export { createDurableSession, CLIENT_ID_KEY } from './session';
 export { reduceSession, initialSessionState } from './reducer';
-export { httpAdapter, type HttpAdapterOptions, type HeadersOption } from './adapters/http';
+export { httpAdapter, type HttpAdapterOptions } from './adapters/http';
+export type { HeadersOption } from './http-request';
 export { memoryAdapter, type MemoryAdapter } from './adapters/memory';
 export { DB_NAME } from './persistence';
 export { waitFor } from './wait';
-export { createDurableFetch, DURABLE_FETCH_HEADERS, FETCH_DB_NAME, type DurableFetchOptions, type FetchChunkEvent } from './durable-fetch';
+export { createDurableFetch, FETCH_DB_NAME, type DurableFetchOptions, type FetchChunkEvent } from './durable-fetch';
+export { DURABLE_FETCH_HEADERS, STREAM_HEADERS } from './protocol';
 export * from './frame';
-export { lazySession, isDurableSession, type LazySession, type DurableSessionSource } from './lazy';
+export {
+  lazySession,
+  isDurableSession,
+  sessionMethods,
+  shallowEqual,
+  type LazySession,
+  type LazySessionOptions,
+  type SessionMethods,
+  type DurableSessionSource,
+} from './lazy';
 export * from './errors';
 export * from './events';
 export * from './types';
+export * from './ws-protocol';

@@ -32,6 +32,42 @@ export interface LazySession<E extends AppEvent = never, S extends SessionState 
 }
 
 /**
+ * The session methods a binding hands out.
+ * @example
+ * const methods: SessionMethods = sessionMethods(lazy.run);
+ */
+export type SessionMethods<E extends AppEvent = never, S extends SessionState = SessionState> = Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'>;
+
+/**
+ * `send`, `cancel`, `steer` and `emit`, each run on the session `run` gives (a
+ * {@link LazySession}'s `run`): the one method set every binding returns.
+ * @example
+ * const { send, cancel } = sessionMethods(lazySession(options).run);
+ */
+export function sessionMethods<E extends AppEvent = never, S extends SessionState = SessionState>(run: LazySession<E, S>['run']): SessionMethods<E, S> {
+  return {
+    send: (...args) => run((session) => session.send(...args)),
+    cancel: (...args) => run((session) => session.cancel(...args)),
+    steer: (...args) => run((session) => session.steer(...args)),
+    emit: (...args) => run((session) => session.emit(...args)),
+  };
+}
+
+/**
+ * Whether two objects have the same own keys with `Object.is`-equal values (what a binding's
+ * selector compares, so that returning a new object literal does not re-render).
+ * @example
+ * shallowEqual({ status: 'live' }, { status: 'live' }); // true
+ */
+export function shallowEqual(left: object, right: object): boolean {
+  const keys = Object.keys(left);
+  return (
+    keys.length === Object.keys(right).length &&
+    keys.every((key) => Object.is((left as Record<string, unknown>)[key], (right as Record<string, unknown>)[key]))
+  );
+}
+
+/**
  * Whether `source` is a session rather than options for one.
  * @example
  * if (!isDurableSession(source)) console.log('the binding owns this session');
@@ -41,9 +77,23 @@ export const isDurableSession = <E extends AppEvent, S extends SessionState>(
 ): source is DurableSession<E, S> => typeof (source as DurableSession<E, S>).subscribe === 'function';
 
 /**
+ * Options of {@link lazySession}.
+ * @example
+ * const lazy = lazySession(source, { linger: false }); // Vue: close as soon as the scope is disposed
+ */
+export interface LazySessionOptions {
+  /**
+   * Keep an owned session open for a tick after its last user left, so that an unmount followed
+   * by a mount (React StrictMode, a toggled `{#if}`) keeps it. Default `true`; `false` closes at once.
+   */
+  linger?: boolean;
+}
+
+/**
  * Wrap a {@link DurableSessionSource} for a binding. Given options, the session is created
  * by its first subscriber or method call (an effect: never on the server) and closed a
- * tick after the last one left. Given a session, it is used as is and never closed.
+ * tick after the last one left (at once with `linger: false`). Given a session, it is used as is
+ * and never closed.
  * @example
  * const lazy = lazySession({ sessionId: 'chat-1', adapter });
  * const stop = lazy.subscribe(() => console.log(lazy.get().status));
@@ -52,9 +102,10 @@ export const isDurableSession = <E extends AppEvent, S extends SessionState>(
  */
 export function lazySession<E extends AppEvent = never, S extends SessionState = SessionState>(
   source: DurableSessionSource<E, S>,
+  options: LazySessionOptions = {},
 ): LazySession<E, S> {
   if (isDurableSession(source)) {
-    return { get: () => source.get(), placeholder: source.get(), subscribe: (cb) => subscribeFrames(source, cb), run: (method) => method(source) };
+    return { get: () => source.get(), placeholder: source.get(), subscribe: (callback) => subscribeFrames(source, callback), run: (method) => method(source) };
   }
   const placeholder = placeholderSnapshot(source);
   let session: DurableSession<E, S> | undefined;
@@ -74,17 +125,19 @@ export function lazySession<E extends AppEvent = never, S extends SessionState =
     return () => {
       users--;
       clearTimeout(timer);
-      timer = setTimeout(() => {
+      const closeIfUnused = (): void => {
         if (!users && session && !closed) void ((closed = true), session.close());
-      });
+      };
+      if (options.linger === false) closeIfUnused();
+      else timer = setTimeout(closeIfUnused);
     };
   };
   return {
     get: () => session?.get() ?? placeholder,
     placeholder,
-    subscribe(cb) {
+    subscribe(callback) {
       const release = use();
-      const stop = subscribeFrames(open(), cb);
+      const stop = subscribeFrames(open(), callback);
       return () => (stop(), release());
     },
     run(method) {

@@ -85,6 +85,7 @@ describe('IndexedDB persistence', () => {
     const silent: SessionAdapter<Ev> = {
       read: (_id, offset, { signal }) => {
         reads.push(offset);
+        // oxlint-disable-next-line require-yield -- a read that never yields, until aborted
         return (async function* () {
           await new Promise((r) => signal.addEventListener('abort', r));
         })();

@@ -1,4 +1,3 @@
-import { openDB, type IDBPDatabase } from 'idb';
 import { DurableSessionError } from './errors';
 
 /**
@@ -39,46 +38,89 @@ export interface SessionPersistence<S> {
 }
 
 /**
- * Open the session's IndexedDB record. Rejects when IndexedDB is missing, the open fails
- * (e.g. a newer database version), is blocked by another tab, or has not finished after
- * `timeoutMs` (WebKit's IndexedDB can hang forever); the session then falls back to memory and
- * reports a `persistence` warning. A database that opens after the timeout is closed at once.
+ * The result of an IndexedDB request, as a promise.
  * @example
- * const p = await openPersistence<SessionState>('chat-1').catch(() => undefined);
+ * const record = await requested(store.get(key));
  */
-export function openPersistence<S>(sessionId: string, timeoutMs = 2000): Promise<SessionPersistence<S>> {
+export const requested = <T>(request: IDBRequest<T>): Promise<T> =>
+  new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+
+/**
+ * Run one request on an object store, in its own transaction.
+ * @example
+ * await storeRequest(database, 'sessions', 'readwrite', (store) => store.put(record, key));
+ */
+export const storeRequest = <T>(database: IDBDatabase, name: string, mode: IDBTransactionMode, run: (store: IDBObjectStore) => IDBRequest<T>): Promise<T> =>
+  requested(run(database.transaction(name, mode).objectStore(name)));
+
+/**
+ * Open an IndexedDB database with the client's one policy: reject when IndexedDB is missing, the
+ * open fails (e.g. a newer database version), is blocked by another tab, or has not finished
+ * after `timeoutMs` (WebKit's IndexedDB can hang forever); a database that opens after the
+ * timeout is closed at once. Once open, it gives way to a newer version that wants it (the next
+ * write fails, and the caller falls back to memory).
+ * @example
+ * const db = await openDatabase('my-db', 1, (upgrade) => void upgrade.createObjectStore('things'));
+ */
+export function openDatabase(name: string, version: number, upgrade: (database: IDBDatabase) => void, timeoutMs = 2000): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, version); // throws (rejects) where IndexedDB is missing or refused
     let failed = false;
-    let db: IDBPDatabase | undefined;
     const fail = (message: string): void => {
       failed = true;
-      db?.close();
       reject(new DurableSessionError('persistence', message));
     };
     const timer = setTimeout(fail, timeoutMs, `IndexedDB did not open within ${timeoutMs} ms`);
-    (async () => {
-      const d = (db = await openDB(DB_NAME, DB_VERSION, {
-        upgrade(u) {
-          for (const name of Array.from(u.objectStoreNames)) u.deleteObjectStore(name);
-          u.createObjectStore(STORE);
-        },
-        blocked: () => fail('IndexedDB is blocked by another tab'),
-        // A newer version wants the database: let it have it (our next write fails and falls back to memory).
-        blocking: () => d.close(),
-      }));
-      const rec = (await d.get(STORE, sessionId)) as ({ schema: unknown } & PersistedSession<S>) | undefined;
-      if (failed) return d.close();
-      resolve({
-        saved: rec?.schema === SCHEMA && typeof rec.offset === 'string' ? { offset: rec.offset, state: rec.state } : undefined,
-        write: async ({ offset, state }) => {
-          await d.put(STORE, { schema: SCHEMA, offset, state }, sessionId);
-        },
-        close: () => d.close(),
-      });
-    })()
-      .catch(reject)
-      .finally(() => clearTimeout(timer));
+    request.onupgradeneeded = () => upgrade(request.result);
+    request.onblocked = () => fail('IndexedDB is blocked by another tab');
+    request.onerror = () => {
+      clearTimeout(timer);
+      reject(request.error);
+    };
+    request.onsuccess = () => {
+      clearTimeout(timer);
+      const database = request.result;
+      // A newer version wants the database: let it have it.
+      database.onversionchange = () => database.close();
+      if (failed) database.close();
+      else resolve(database);
+    };
   });
+}
+
+/**
+ * Open the session's IndexedDB record (with {@link openDatabase}'s timeout and blocked
+ * handling). Rejects as it does, or when reading the record fails; the session then falls back
+ * to memory and reports a `persistence` warning.
+ * @example
+ * const p = await openPersistence<SessionState>('chat-1').catch(() => undefined);
+ */
+export async function openPersistence<S>(sessionId: string, timeoutMs = 2000): Promise<SessionPersistence<S>> {
+  const database = await openDatabase(
+    DB_NAME,
+    DB_VERSION,
+    (upgrade) => {
+      for (const name of Array.from(upgrade.objectStoreNames)) upgrade.deleteObjectStore(name);
+      upgrade.createObjectStore(STORE);
+    },
+    timeoutMs,
+  );
+  try {
+    const record = (await storeRequest(database, STORE, 'readonly', (store) => store.get(sessionId))) as ({ schema: unknown } & PersistedSession<S>) | undefined;
+    return {
+      saved: record?.schema === SCHEMA && typeof record.offset === 'string' ? { offset: record.offset, state: record.state } : undefined,
+      write: async ({ offset, state }) => {
+        await storeRequest(database, STORE, 'readwrite', (store) => store.put({ schema: SCHEMA, offset, state }, sessionId));
+      },
+      close: () => database.close(),
+    };
+  } catch (error) {
+    database.close();
+    throw error;
+  }
 }
 
 /**
@@ -99,9 +141,9 @@ export function createSaver<T>(write: (value: T) => Promise<void>, intervalMs = 
   const flush = (): Promise<void> => {
     clearTimeout(timer);
     timer = undefined;
-    const p = pending;
+    const latest = pending;
     pending = undefined;
-    return p ? write(p[0]) : Promise.resolve();
+    return latest ? write(latest[0]) : Promise.resolve();
   };
   return {
     save(value, now) {

@@ -45,54 +45,54 @@ const newTurn = (turnId: string): Turn => ({
  * s2.turns[0]?.text; // 'Hello'
  */
 export function reduceSession<S extends SessionState>(state: S, event: SessionEvent | AppEvent): S {
-  const e = event as SessionEvent;
+  const known = event as SessionEvent;
   const turns = state.turns;
-  if (typeof e.turnId !== 'string') return state;
-  if (e.type === 'cancel') {
+  if (typeof known.turnId !== 'string') return state;
+  if (known.type === 'cancel') {
     let changed = false;
-    const next = turns.map((t) =>
-      (e.turnId === '*' || t.turnId === e.turnId) && t.status === 'streaming'
-        ? ((changed = true), { ...t, status: 'cancelled' as const })
-        : t,
+    const next = turns.map((turn) =>
+      (known.turnId === '*' || turn.turnId === known.turnId) && turn.status === 'streaming'
+        ? ((changed = true), { ...turn, status: 'cancelled' as const })
+        : turn,
     );
     return changed ? withTurns(state, next) : state;
   }
-  let i = turns.length;
-  while (i-- && turns[i]!.turnId !== e.turnId);
-  const t = i < 0 ? newTurn(e.turnId) : turns[i]!;
-  let n: Turn;
-  if (e.type === 'prompt') n = { ...t, prompt: e.text, clientId: e.clientId };
-  else if (e.type === 'steer') {
-    if (i < 0) return state;
-    n = { ...t, steers: [...t.steers, e.text] };
-  } else if (e.type === 'turn.start' || e.type === 'delta' || e.type === 'turn.end') {
-    const id = e.agentId;
+  let index = turns.length;
+  while (index-- && turns[index]!.turnId !== known.turnId);
+  const turn = index < 0 ? newTurn(known.turnId) : turns[index]!;
+  let updated: Turn;
+  if (known.type === 'prompt') updated = { ...turn, prompt: known.text, clientId: known.clientId };
+  else if (known.type === 'steer') {
+    if (index < 0) return state;
+    updated = { ...turn, steers: [...turn.steers, known.text] };
+  } else if (known.type === 'turn.start' || known.type === 'delta' || known.type === 'turn.end') {
+    const id = known.agentId;
     if (typeof id !== 'string') return state;
-    const agents = { ...t.agents, [id]: (t.agents[id] ?? '') + (e.type === 'delta' ? (e.text ?? '') : '') };
-    const ended = { ...t.ended };
-    let status: TurnStatus = t.status;
-    let error = t.error;
-    if (e.type === 'turn.start') {
+    const agents = { ...turn.agents, [id]: (turn.agents[id] ?? '') + (known.type === 'delta' ? (known.text ?? '') : '') };
+    const ended = { ...turn.ended };
+    let status: TurnStatus = turn.status;
+    let error = turn.error;
+    if (known.type === 'turn.start') {
       delete ended[id];
       if (status !== 'cancelled') status = 'streaming';
-    } else if (e.type === 'turn.end') {
-      ended[id] = e.reason;
-      if (e.reason === 'error') error ??= e.error ?? 'error';
+    } else if (known.type === 'turn.end') {
+      ended[id] = known.reason;
+      if (known.reason === 'error') error ??= known.error ?? 'error';
       const reasons = Object.values(ended);
-      if (status !== 'cancelled' && Object.keys(agents).every((a) => a in ended))
+      if (status !== 'cancelled' && Object.keys(agents).every((agent) => agent in ended))
         status = reasons.includes('error') ? 'error' : reasons.includes('cancelled') ? 'cancelled' : 'complete';
     }
     const text = Object.values(agents).filter(Boolean).join('\n\n');
-    n = { ...t, agents, ended, text, status, error };
+    updated = { ...turn, agents, ended, text, status, error };
   } else return state;
   const next = [...turns];
-  if (i < 0) next.push(n);
-  else next[i] = n;
+  if (index < 0) next.push(updated);
+  else next[index] = updated;
   return withTurns(state, next);
 }
 
 function withTurns<S extends SessionState>(state: S, turns: Turn[]): S {
-  let i = turns.length;
-  while (i-- && turns[i]!.status !== 'streaming');
-  return { ...state, turns, activeTurnId: turns[i]?.turnId };
+  let index = turns.length;
+  while (index-- && turns[index]!.status !== 'streaming');
+  return { ...state, turns, activeTurnId: turns[index]?.turnId };
 }

@@ -1,69 +1,54 @@
-import { createNanoEvents } from 'nanoevents';
-import { createBackoff } from './backoff';
+import { createAppendQueue } from './append-queue';
+import { defaultClientId } from './client-id';
 import { DurableSessionError } from './errors';
 import type { AppEvent } from './events';
-import { createSaver, openPersistence, type PersistedSession, type SessionPersistence } from './persistence';
+import { environment } from './environment';
+import { createReadLoop, type BatchSource } from './read-loop';
 import { initialSessionState, reduceSession } from './reducer';
-import { linkTabs, type TabLink } from './tabs';
-import type {
-  AnySessionEvent,
-  DurableSession,
-  DurableSessionEvents,
-  DurableSessionOptions,
-  ReadBatch,
-  Reducer,
-  SessionSnapshot,
-  SessionState,
-} from './types';
-import { isAfterOffset, randomId, toError } from './util';
+import { sessionRecord } from './session-record';
+import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
+import { linkTabs, type TabHost, type TabLink } from './tabs';
+import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState } from './types';
+import { isAfterOffset, isolate, randomId, toError } from './util';
+
+export { CLIENT_ID_KEY } from './client-id';
+export type { BatchSource } from './read-loop';
+
+/** What applying a batch touches besides the snapshot. */
+interface ApplyHost<E extends AppEvent, S extends SessionState> {
+  store: SnapshotStore<E, S>;
+  reduce: Reducer<S, AnySessionEvent<E>>;
+  tabs(): TabLink<AnySessionEvent<E>> | undefined;
+  save(now: boolean): void;
+}
 
 /**
- * Where a session gets its batches from, starting after `offset`, until `signal` aborts:
- * the adapter's live read (solo and leader tabs; followers get theirs from the leader, see `tabs.ts`).
- * @example
- * const network: BatchSource<SessionEvent> = (offset, signal) =>
- *   adapter.read(sessionId, offset, { live: true, signal });
+ * Apply a batch exactly once and in order: a batch at or before the last applied offset is
+ * dropped (a `warning` when it carried events); an event the reducer throws on is skipped (an
+ * `error`). The leader rebroadcasts before its own subscribers render; followers leave
+ * IndexedDB to the leader (same record, same content).
  */
-export type BatchSource<E> = (offset: string, signal: AbortSignal) => AsyncIterable<ReadBatch<E>>;
-
-/**
- * The `localStorage` key keeping the default client id.
- * @example
- * localStorage.removeItem(CLIENT_ID_KEY); // the next session gets a new client id
- */
-export const CLIENT_ID_KEY = 'durable-session:client-id';
-
-const online = (): boolean => globalThis.navigator?.onLine !== false;
-
-/**
- * Run application code (a subscriber, an `on(...)` listener) so that what it throws cannot break
- * the session: like an `EventTarget` listener, the exception is reported to the host
- * (`window.onerror` / `error` event, `uncaughtException` in Node) and the other callbacks still run.
- */
-const guard =
-  (cb: (...args: never[]) => void) =>
-  (...args: never[]): void => {
-    try {
-      cb(...args);
-    } catch (e) {
-      queueMicrotask(() => {
-        throw e;
-      });
+function applier<E extends AppEvent, S extends SessionState>({ store, reduce, tabs, save }: ApplyHost<E, S>): (batch: ReadBatch<AnySessionEvent<E>>) => void {
+  return (batch) => {
+    const from = store.get().offset;
+    const live = batch.upToDate ? { status: 'live' as const, error: undefined } : {};
+    if (!isAfterOffset(batch.offset, from)) {
+      if (batch.events.length) store.warn(new DurableSessionError('protocol', `dropped a repeated batch ending at ${batch.offset}`));
+      return store.set(live);
     }
+    let state = store.get().state;
+    for (const event of batch.events) {
+      try {
+        state = reduce(state, event);
+      } catch (error) {
+        store.fail(new DurableSessionError('protocol', `the reducer threw on a "${event.type}" event; skipped it`, { cause: error }));
+      }
+    }
+    tabs()?.applied(from, batch);
+    store.setState(state, { offset: batch.offset, ...live });
+    if (store.get().tabs !== 'follower') save(batch.events.some((event) => event.type === 'turn.end'));
+    for (const event of batch.events) store.emitter.emit('event', { event, offset: batch.offset });
   };
-
-/** A random client id, kept in `localStorage` when it works. */
-function defaultClientId(warn: (e: DurableSessionError) => void): string {
-  try {
-    const store = globalThis.localStorage;
-    const id = store?.getItem(CLIENT_ID_KEY) || randomId();
-    store?.setItem(CLIENT_ID_KEY, id);
-    return id;
-  } catch (e) {
-    // Emitted after creation, once the caller could listen.
-    queueMicrotask(() => warn(new DurableSessionError('persistence', 'localStorage failed; the client id is not kept', { cause: e })));
-    return randomId();
-  }
 }
 
 /**
@@ -111,281 +96,139 @@ function defaultClientId(warn: (e: DurableSessionError) => void): string {
 export function createDurableSession<E extends AppEvent = never, S extends SessionState = SessionState>(
   options: DurableSessionOptions<E, S>,
 ): DurableSession<E, S> {
-  type Ev = AnySessionEvent<E>;
-  type Snapshot = SessionSnapshot<S>;
+  type Event = AnySessionEvent<E>;
   const { sessionId, adapter, reconnect } = options;
-  const reduce = options.reduce ?? (reduceSession as Reducer<S, Ev>);
+  const reduce = options.reduce ?? (reduceSession as Reducer<S, Event>);
   const initial = options.initialState ?? (initialSessionState as S);
-  const emitter = createNanoEvents<DurableSessionEvents<E> & { change: (s: Snapshot) => void }>();
-  const warn = (e: DurableSessionError): void => emitter.emit('warning', e);
-  const fail = (e: DurableSessionError): void => emitter.emit('error', e);
-  const source: BatchSource<Ev> = (offset, signal) => adapter.read(sessionId, offset, { live: true, signal });
-
-  const clientId = options.clientId || defaultClientId(warn);
-
-  let snap: Snapshot = {
-    sessionId,
-    status: 'connecting',
-    offset: '-1',
-    state: initial,
-    turns: initial.turns,
-    activeTurnId: initial.activeTurnId,
-    recovered: true,
-    resumed: false,
-    persistence: options.persistence === 'memory' || typeof indexedDB === 'undefined' ? 'memory' : 'indexeddb',
-    // A coordinated tab follows until it gets the lock (and only looks for a leader once IndexedDB was read).
-    tabs: options.tabs !== false && globalThis.navigator?.locks && typeof BroadcastChannel === 'function' ? 'follower' : 'solo',
-    error: undefined,
-  };
-  let tabs: TabLink<Ev> | undefined;
-  const set = (patch: Partial<Snapshot>): void => {
-    const prev = snap;
-    if ((Object.keys(patch) as (keyof Snapshot)[]).every((k) => patch[k] === prev[k])) return;
-    snap = { ...prev, ...patch };
-    emitter.emit('change', snap);
-    if (snap.status !== prev.status) {
-      tabs?.status();
-      emitter.emit('status', snap.status);
-    }
-  };
-  const setState = (state: S, patch: Partial<Snapshot>): void =>
-    set({ state, turns: state.turns, activeTurnId: state.activeTurnId, ...patch });
-
-  // Persistence: one record per session, coalesced writes; any failure degrades to memory.
-  let db: SessionPersistence<S> | undefined;
-  let degraded = false;
-  const degrade = (cause: unknown): void => {
-    if (degraded) return;
-    degraded = true;
-    db?.close();
-    db = undefined;
-    set({ persistence: 'memory' });
-    warn(new DurableSessionError('persistence', `IndexedDB failed (${(cause as Error)?.message}); keeping the session in memory`, { cause }));
-  };
-  const saver = createSaver<PersistedSession<S>>((record) => (db ? db.write(record).catch(degrade) : Promise.resolve()));
-  const save = (now?: boolean): void => saver.save({ offset: snap.offset, state: snap.state }, now);
-
-  // Sleeping (backoff, offline) ends early on `online` and on close.
-  const wakers = new Set<() => void>();
-  const sleep = (ms?: number): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      };
-      const timer = ms === undefined ? undefined : setTimeout(done, ms);
-      wakers.add(done);
-    });
-  const wake = (): void => wakers.forEach((w) => w());
-
-  let closed = false;
-  let reader: AbortController | undefined;
   const life = new AbortController();
+  const { signal } = life;
+  const store = createSnapshotStore<E, S>(initialSnapshot(options));
+  const { get, set, warn, fail } = store;
+  const clientId = options.clientId || defaultClientId(warn);
+  const record = sessionRecord<S>({
+    sessionId,
+    requested: options.persistence,
+    signal,
+    current: () => ({ offset: get().offset, state: get().state }),
+    degraded: () => set({ persistence: 'memory' }),
+    warn,
+  });
+  let tabs: TabLink<Event> | undefined;
+  store.emitter.on('status', () => tabs?.status());
+  const apply = applier<E, S>({ store, reduce, tabs: () => tabs, save: record.save });
+  const source: BatchSource<Event> = (offset, readSignal) => adapter.read(sessionId, offset, { live: true, signal: readSignal });
+  const loop = createReadLoop<Event>({
+    source,
+    reconnect,
+    signal,
+    snapshot: get,
+    set,
+    apply,
+    rebuild(error) {
+      store.setState(initial, { offset: '-1', recovered: false, resumed: false, status: 'reconnecting' });
+      record.save(true);
+      tabs?.reset();
+      warn(error);
+    },
+    fail,
+  });
   const closedError = (): DurableSessionError => new DurableSessionError('closed', `session ${sessionId} is closed`);
+  const append = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
 
-  const apply = (batch: ReadBatch<Ev>): void => {
-    const from = snap.offset;
-    const live: Partial<Snapshot> = batch.upToDate ? { status: 'live', error: undefined } : {};
-    if (!isAfterOffset(batch.offset, snap.offset)) {
-      if (batch.events.length) warn(new DurableSessionError('protocol', `dropped a repeated batch ending at ${batch.offset}`));
-      set(live);
-      return;
-    }
-    let state = snap.state;
-    for (const event of batch.events) {
-      try {
-        state = reduce(state, event);
-      } catch (e) {
-        fail(new DurableSessionError('protocol', `the reducer threw on a "${event.type}" event; skipped it`, { cause: e }));
-      }
-    }
-    tabs?.applied(from, batch); // the leader rebroadcasts before its own subscribers render
-    setState(state, { offset: batch.offset, ...live });
-    // Followers leave IndexedDB to the leader (same record, same content).
-    if (snap.tabs !== 'follower') save(batch.events.some((e) => e.type === 'turn.end'));
-    for (const event of batch.events) emitter.emit('event', { event, offset: batch.offset });
-  };
-
-  const run = async (): Promise<void> => {
-    await load();
-    if (closed) return;
+  const start = async (): Promise<void> => {
+    const saved = await record.load();
+    if (signal.aborted) return;
+    if (saved && saved.offset !== '-1') store.setState(saved.state, { offset: saved.offset, resumed: true });
     tabs =
       options.tabs === false
         ? undefined
-        : linkTabs<Ev, S>(sessionId, {
-            get: () => snap,
-            apply,
-            adopt: (offset, state, reset) => setState(state, reset ? { offset, recovered: false, resumed: false } : { offset }),
-            status: (status) => set({ status }),
-            lead(leader) {
-              if (!leader) tabs = undefined;
-              set({ tabs: leader ? 'leader' : 'solo' });
-              read().catch((e: unknown) => fail(toError(e)));
-            },
-            warn,
-          });
+        : linkTabs<Event, S>(sessionId, tabHost(store, apply, (leader) => {
+            if (!leader) tabs = undefined;
+            set({ tabs: leader ? 'leader' : 'solo' });
+            loop.run().catch((error: unknown) => fail(toError(error)));
+          }));
     if (!tabs) {
       set({ tabs: 'solo' });
-      await read();
+      await loop.run();
     }
   };
-
-  const load = async (): Promise<void> => {
-    if (snap.persistence === 'indexeddb') {
-      try {
-        const opened = await openPersistence<S>(sessionId);
-        if (closed) return opened.close();
-        db = opened;
-        if (opened.saved && opened.saved.offset !== '-1') setState(opened.saved.state, { offset: opened.saved.offset, resumed: true });
-      } catch (e) {
-        degrade(e);
-      }
-    } else if (options.persistence !== 'memory') {
-      await null;
-      degrade(new DurableSessionError('persistence', 'IndexedDB is unavailable'));
-    }
-  };
-
-  // The network read (solo or leader tab): catch-up, then live, reconnecting with backoff.
-  const read = async (): Promise<void> => {
-    const backoff = createBackoff(reconnect);
-    while (!closed) {
-      if (!online()) {
-        set({ status: 'offline' });
-        await sleep();
-        continue;
-      }
-      if (snap.status === 'offline') set({ status: 'reconnecting' });
-      const ctrl = (reader = new AbortController());
-      const from = snap.offset;
-      let live = false;
-      try {
-        for await (const batch of source(from, ctrl.signal)) {
-          if (closed || ctrl.signal.aborted) break;
-          apply(batch);
-          // Healthy means a batch of the live read, after catch-up: every retry's catch-up succeeding
-          // while its live read keeps failing must still back off.
-          if (live) backoff.reset();
-          live ||= batch.upToDate;
-          if (batch.closed) return set({ status: 'closed' });
-        }
-        if (!closed && !ctrl.signal.aborted) throw new DurableSessionError('network', 'the read ended');
-      } catch (e) {
-        if (closed || ctrl.signal.aborted) continue; // closing, or gone offline
-        const err = toError(e);
-        if (err.code === 'gone' && snap.offset !== '-1') {
-          // The store lost events we had not read (retention, or the stream was deleted, expired or
-          // lost in a server restart): rebuild from what it holds now, at once unless this read was
-          // already from the start (then back off: no tight loop against a store that keeps failing).
-          setState(initial, { offset: '-1', recovered: false, resumed: false, status: 'reconnecting' });
-          save(true);
-          tabs?.reset();
-          warn(err);
-          if (from !== '-1') continue;
-        } else {
-          set({ status: 'reconnecting', error: err });
-          fail(err);
-        }
-        if (online()) await sleep(backoff.next());
-      }
-    }
-  };
-
-  // Appends run one at a time so that producer sequence numbers never have gaps.
-  const producerId = randomId();
-  let epoch = 0;
-  let seq = 0;
-  let queue: Promise<unknown> = Promise.resolve();
-  const append = (event: Ev): Promise<void> => {
-    const attempt = async (): Promise<void> => {
-      const backoff = createBackoff(reconnect);
-      for (;;) {
-        if (closed) throw closedError();
-        try {
-          await adapter.append(sessionId, event, { producerId, epoch, seq, signal: life.signal });
-          seq++;
-          return;
-        } catch (e) {
-          if (closed) throw closedError();
-          const err = toError(e);
-          if (!err.retryable) {
-            // Whatever the server made of this seq, a new epoch starts clean at seq 0. A `conflict`
-            // (409, nothing appended) past seq 0 is a sequence gap when the server forgot this
-            // producer (a restart): retry once so.
-            const gap = err.code === 'conflict' && seq > 0;
-            epoch++;
-            seq = 0;
-            if (gap) {
-              warn(err);
-              continue;
-            }
-            fail(err);
-            throw err;
-          }
-          warn(err);
-          await sleep(online() ? backoff.next() : undefined);
-        }
-      }
-    };
-    const p = queue.then(attempt);
-    queue = p.catch(() => {}); // the caller gets the rejection (and `error` was emitted)
-    return p;
-  };
-  const reject = (message: string): Promise<never> =>
-    Promise.reject(closed ? closedError() : new DurableSessionError('bad-input', message));
-  const isText = (text: unknown): text is string => typeof text === 'string' && text.trim() !== '';
-
-  const onOffline = (): void => reader?.abort();
-  const onPagehide = (): void => void saver.flush();
-  const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
-    globalThis[method]?.('online', wake);
-    globalThis[method]?.('offline', onOffline);
-    globalThis[method]?.('pagehide', onPagehide);
-  };
-  listen('addEventListener');
-  run().catch((e: unknown) => fail(toError(e)));
+  const unlisten = [environment.listen('offline', loop.interrupt), environment.listen('pagehide', () => void record.flush())];
+  start().catch((error: unknown) => fail(toError(error)));
 
   let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      life.abort();
+      tabs?.close();
+      tabs = undefined;
+      loop.interrupt();
+      for (const stop of unlisten) stop();
+      set({ status: 'closed' });
+      await record.flush();
+      record.close();
+    })());
+  return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, clientId, closed: () => signal.aborted, closedError, get }), close };
+}
+
+/** What the tabs link needs from a session: `lead` runs when this tab got the lock (or went solo). */
+function tabHost<E extends AppEvent, S extends SessionState>(
+  store: SnapshotStore<E, S>,
+  apply: (batch: ReadBatch<AnySessionEvent<E>>) => void,
+  lead: (leader: boolean) => void,
+): TabHost<AnySessionEvent<E>, S> {
   return {
-    sessionId,
-    clientId,
-    get: () => snap,
-    subscribe(cb) {
-      const g = guard(cb) as typeof cb;
-      g(snap);
-      return emitter.on('change', g);
+    get: store.get,
+    apply,
+    adopt: (offset, state, reset) => store.setState(state, reset ? { offset, recovered: false, resumed: false } : { offset }),
+    status: (status) => store.set({ status }),
+    lead,
+    warn: store.warn,
+  };
+}
+
+/** `subscribe` and `on`, with each callback isolated (what it throws harms nobody else). */
+function subscriptions<E extends AppEvent, S extends SessionState>(store: SnapshotStore<E, S>): Pick<DurableSession<E, S>, 'subscribe' | 'on'> {
+  return {
+    subscribe(callback) {
+      const isolated = isolate(callback);
+      isolated(store.get());
+      return store.emitter.on('change', isolated);
     },
-    on: (name, cb) => emitter.on(name, guard(cb) as never),
+    on: (name, callback) => store.emitter.on(name, isolate(callback as (...args: unknown[]) => void) as never),
+  };
+}
+
+/** What the write methods need. */
+interface WriterHost<E extends AppEvent, S extends SessionState> {
+  append(event: AnySessionEvent<E>): Promise<void>;
+  clientId: string;
+  closed(): boolean;
+  closedError(): DurableSessionError;
+  get(): { activeTurnId: S['activeTurnId'] };
+}
+
+/** `send`, `cancel`, `steer` and `emit`: check the input, then append. */
+function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E, S>): Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
+  const { append, clientId } = host;
+  const reject = (message: string): Promise<never> =>
+    Promise.reject(host.closed() ? host.closedError() : new DurableSessionError('bad-input', message));
+  const isText = (text: unknown): text is string => typeof text === 'string' && text.trim() !== '';
+  return {
     send(text, { turnId = randomId() } = {}) {
-      if (closed || !isText(text) || !turnId) return reject('send() needs a non-empty text');
+      if (host.closed() || !isText(text) || !turnId) return reject('send() needs a non-empty text');
       return append({ type: 'prompt', turnId, text, clientId }).then(() => turnId);
     },
-    cancel(turnId = snap.activeTurnId) {
-      if (closed || !turnId) return reject('cancel(): no active turn');
+    cancel(turnId = host.get().activeTurnId) {
+      if (host.closed() || !turnId) return reject('cancel(): no active turn');
       return append({ type: 'cancel', turnId, clientId });
     },
-    steer(text, turnId = snap.activeTurnId) {
-      if (closed || !isText(text) || !turnId) return reject('steer() needs a non-empty text and a turn');
+    steer(text, turnId = host.get().activeTurnId) {
+      if (host.closed() || !isText(text) || !turnId) return reject('steer() needs a non-empty text and a turn');
       return append({ type: 'steer', turnId, text, clientId });
     },
     emit(event) {
-      if (closed || typeof event?.type !== 'string') return reject('emit() needs an event with a string type');
+      if (host.closed() || typeof event?.type !== 'string') return reject('emit() needs an event with a string type');
       return append(event);
-    },
-    close() {
-      return (closing ??= (async () => {
-        closed = true;
-        tabs?.close();
-        tabs = undefined;
-        life.abort();
-        reader?.abort();
-        wake();
-        listen('removeEventListener');
-        set({ status: 'closed' });
-        await saver.flush();
-        db?.close();
-      })());
     },
   };
 }

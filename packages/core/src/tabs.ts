@@ -1,4 +1,5 @@
 import { DurableSessionError } from './errors';
+import { environment } from './environment';
 import type { ConnectionStatus, ReadBatch, SessionSnapshot, SessionState } from './types';
 import { isAfterOffset } from './util';
 
@@ -76,104 +77,121 @@ export interface TabLink<E> {
  * const tabs = linkTabs('chat-1', host); // host.lead(true) once this tab is the leader
  */
 export function linkTabs<E, S extends SessionState>(sessionId: string, host: TabHost<E, S>, ringSize = 1000): TabLink<E> | undefined {
-  const locks = globalThis.navigator?.locks;
-  if (!locks || typeof BroadcastChannel !== 'function') return;
+  if (!environment.tabs()) return;
   const name = tabChannelName(sessionId);
   const channel = new BroadcastChannel(name);
   const life = new AbortController();
-  let leader = false;
+  const tab: TabState<E, S> = { host, leader: false, ring: [], want: false, timer: undefined, post: () => {}, ask: () => {}, status: () => {} };
   const problem = (what: string) => (cause: unknown): void => host.warn(new DurableSessionError('protocol', `${what} failed; the tabs resync`, { cause }));
-  const post = (message: TabMessage<E, S>): void => {
+  tab.post = (message) => {
     try {
       if (!life.signal.aborted) channel.postMessage(message);
-    } catch (e) {
-      problem(`posting a "${message.type}" tab message`)(e); // e.g. a state that cannot be cloned
+    } catch (error) {
+      problem(`posting a "${message.type}" tab message`)(error); // e.g. a state that cannot be cloned
     }
   };
-  const status = (): unknown => leader && post({ type: 'status', status: host.get().status, offset: host.get().offset });
-  let ring: [from: string, batch: ReadBatch<E>][] = [];
+  tab.status = () => void (tab.leader && tab.post({ type: 'status', status: host.get().status, offset: host.get().offset }));
+  // One `need` at a time: gaps found while it is out are asked again 250 ms later, unless a chained batch came.
+  tab.ask = () => {
+    tab.want = true;
+    if (tab.timer) return;
+    tab.want = false;
+    tab.post({ type: 'need', from: host.get().offset });
+    tab.timer = setTimeout(() => {
+      tab.timer = undefined;
+      if (tab.want) tab.ask();
+    }, 250);
+  };
   let release: () => void = () => {};
   const leave = (): void => {
-    leader = false;
+    tab.leader = false;
     life.abort();
-    clearTimeout(timer);
+    clearTimeout(tab.timer);
     channel.close();
     release();
   };
-  // One `need` at a time: gaps found while it is out are asked again 250 ms later, unless a chained batch came.
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let want = false;
-  const ask = (): void => {
-    want = true;
-    if (timer) return;
-    want = false;
-    post({ type: 'need', from: host.get().offset });
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (want) ask();
-    }, 250);
-  };
-
   channel.onmessageerror = problem('reading a tab message');
-  channel.onmessage = ({ data: m }: MessageEvent<TabMessage<E, S>>): void => {
-    const { offset } = host.get();
-    if (leader) {
-      if (m.type !== 'need') return;
-      const i = ring.findIndex(([from]) => from === m.from);
-      if (i >= 0) post({ type: 'batches', from: m.from, batches: ring.slice(i).map((r) => r[1]) });
-      else if (m.from !== offset) post({ type: 'state', offset, state: host.get().state });
-      status();
-      return;
-    }
-    if (m.type === 'batches') {
-      let from = m.from;
-      for (const batch of m.batches) {
-        if (from === host.get().offset) {
-          want = false;
-          host.apply(batch);
-        } else if (isAfterOffset(batch.offset, host.get().offset)) return ask();
-        from = batch.offset;
-      }
-    } else if (m.type === 'state') {
-      if (m.reset || isAfterOffset(m.offset, offset)) {
-        ring = [];
-        want = false;
-        host.adopt(m.offset, m.state, !!m.reset);
-      }
-    } else if (m.type === 'status') {
-      host.status(m.status);
-      if (isAfterOffset(m.offset, offset)) ask();
-    }
-  };
+  channel.onmessage = ({ data: message }: MessageEvent<TabMessage<E, S>>): void => (tab.leader ? answer(tab, message) : follow(tab, message));
 
-  locks
+  globalThis.navigator.locks
     .request(name, { signal: life.signal }, () => {
       if (life.signal.aborted) return;
-      leader = true;
+      tab.leader = true;
       host.lead(true);
-      status();
+      tab.status();
       return new Promise<void>((resolve) => (release = resolve));
     })
-    .catch((e: unknown) => {
+    .catch((error: unknown) => {
       if (life.signal.aborted) return; // we left before getting the lock
       leave();
-      host.warn(new DurableSessionError('network', 'the Web Lock request failed; this tab reads on its own', { cause: e }));
+      host.warn(new DurableSessionError('network', 'the Web Lock request failed; this tab reads on its own', { cause: error }));
       host.lead(false);
     });
-  ask();
+  tab.ask();
 
   return {
     applied(from, batch) {
-      ring.push([from, batch]);
-      if (ring.length > ringSize) ring.shift();
-      if (leader) post({ type: 'batches', from, batches: [batch] });
+      tab.ring.push([from, batch]);
+      if (tab.ring.length > ringSize) tab.ring.shift();
+      if (tab.leader) tab.post({ type: 'batches', from, batches: [batch] });
     },
     // After the batch that changed it (the status carries the offset a follower checks).
-    status: () => queueMicrotask(status),
+    status: () => queueMicrotask(tab.status),
     reset() {
-      ring = [];
-      if (leader) post({ type: 'state', offset: host.get().offset, state: host.get().state, reset: true });
+      tab.ring = [];
+      if (tab.leader) tab.post({ type: 'state', offset: host.get().offset, state: host.get().state, reset: true });
     },
     close: leave,
   };
+}
+
+/** One tab's side of the link. */
+interface TabState<E, S extends SessionState> {
+  host: TabHost<E, S>;
+  leader: boolean;
+  /** The last applied batches, each with the offset it follows. */
+  ring: [from: string, batch: ReadBatch<E>][];
+  /** A gap was found while a `need` was out. */
+  want: boolean;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  post(message: TabMessage<E, S>): void;
+  /** Ask the leader for what follows this tab's offset. */
+  ask(): void;
+  /** As leader: broadcast the connection status. */
+  status(): void;
+}
+
+/** The leader answers a `need`: from its ring when it covers `from`, else with its state. */
+function answer<E, S extends SessionState>(tab: TabState<E, S>, message: TabMessage<E, S>): void {
+  if (message.type !== 'need') return;
+  const { offset, state } = tab.host.get();
+  const index = tab.ring.findIndex(([from]) => from === message.from);
+  if (index >= 0) tab.post({ type: 'batches', from: message.from, batches: tab.ring.slice(index).map((entry) => entry[1]) });
+  else if (message.from !== offset) tab.post({ type: 'state', offset, state });
+  tab.status();
+}
+
+/** A follower applies chained batches, takes a newer (or reset) state, mirrors the status; a gap asks again. */
+function follow<E, S extends SessionState>(tab: TabState<E, S>, message: TabMessage<E, S>): void {
+  const { host } = tab;
+  const { offset } = host.get();
+  if (message.type === 'batches') {
+    let from = message.from;
+    for (const batch of message.batches) {
+      if (from === host.get().offset) {
+        tab.want = false;
+        host.apply(batch);
+      } else if (isAfterOffset(batch.offset, host.get().offset)) return tab.ask();
+      from = batch.offset;
+    }
+  } else if (message.type === 'state') {
+    if (message.reset || isAfterOffset(message.offset, offset)) {
+      tab.ring = [];
+      tab.want = false;
+      host.adopt(message.offset, message.state, !!message.reset);
+    }
+  } else if (message.type === 'status') {
+    host.status(message.status);
+    if (isAfterOffset(message.offset, offset)) tab.ask();
+  }
 }

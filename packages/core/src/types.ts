@@ -205,7 +205,7 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
 }
 
 /**
- * Finer-grained notifications, through `session.on(name, cb)`.
+ * Finer-grained notifications, through `session.on(name, callback)`.
  * @example
  * session.on('event', ({ event, offset }) => console.log(offset, event.type));
  */
@@ -235,13 +235,13 @@ export interface DurableSession<E extends AppEvent = never, S extends SessionSta
   /** The current snapshot: the same object until something changes. */
   get(): SessionSnapshot<S>;
   /**
-   * Call `cb` now and on every change. Returns an unsubscribe function. An exception thrown by
-   * `cb` is reported as an uncaught error (`window.onerror`) and harms neither the session nor
+   * Call `callback` now and on every change. Returns an unsubscribe function. An exception thrown by
+   * `callback` is reported as an uncaught error (`window.onerror`) and harms neither the session nor
    * the other subscribers.
    */
-  subscribe(cb: (snapshot: SessionSnapshot<S>) => void): () => void;
+  subscribe(callback: (snapshot: SessionSnapshot<S>) => void): () => void;
   /** Listen to finer events. Returns an unbind function. Isolated like `subscribe` callbacks. */
-  on<K extends keyof DurableSessionEvents<E>>(name: K, cb: DurableSessionEvents<E>[K]): () => void;
+  on<K extends keyof DurableSessionEvents<E>>(name: K, callback: DurableSessionEvents<E>[K]): () => void;
   /** Write a `prompt`; resolves with its turn id once the store acknowledged it. */
   send(text: string, options?: { turnId?: string }): Promise<string>;
   /** Write a `cancel` for `turnId` (default: the active turn; `"*"` = every turn). */

@@ -11,14 +11,61 @@ export const randomId = (): string =>
  * isAfterOffset('0000_0010', '0000_0009'); // true
  * isAfterOffset('0000_0001', '-1'); // true
  */
-export const isAfterOffset = (a: string, b: string): boolean => a !== '-1' && (b === '-1' || a > b);
+export const isAfterOffset = (offset: string, than: string): boolean => offset !== '-1' && (than === '-1' || offset > than);
 
 /** Turn anything thrown into a {@link DurableSessionError}: aborted, protocol (bad JSON) or network. */
-export const toError = (e: unknown, signal?: AbortSignal): DurableSessionError =>
-  e instanceof DurableSessionError
-    ? e
+export const toError = (thrown: unknown, signal?: AbortSignal): DurableSessionError =>
+  DurableSessionError.isInstance(thrown)
+    ? thrown
     : new DurableSessionError(
-        signal?.aborted ? 'aborted' : e instanceof SyntaxError ? 'protocol' : 'network',
-        e instanceof Error ? e.message : String(e),
-        { cause: e },
+        signal?.aborted ? 'aborted' : thrown instanceof SyntaxError ? 'protocol' : 'network',
+        thrown instanceof Error ? thrown.message : String(thrown),
+        { cause: thrown },
       );
+
+/**
+ * A signal that aborts with `parent`, or with a `network` error when `ms` pass without a
+ * `restart()` (a watchdog: each sign of life restarts it). `stop()` disarms it and lets go of `parent`.
+ * @example
+ * const watch = watchdog(signal, 30_000);
+ * try { await fetch(url, { signal: watch.signal }); } finally { watch.stop(); }
+ */
+export function watchdog(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; restart(): void; stop(): void } {
+  const controller = new AbortController();
+  const follow = (): void => controller.abort(parent?.reason);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const restart = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => controller.abort(new DurableSessionError('network', `no answer for ${ms} ms`)), ms);
+  };
+  if (parent?.aborted) follow();
+  else parent?.addEventListener('abort', follow);
+  restart();
+  return {
+    signal: controller.signal,
+    restart,
+    stop() {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', follow);
+    },
+  };
+}
+
+/**
+ * Run application code (a subscriber, an `on(...)` listener) so that what it throws cannot break
+ * the session: like an `EventTarget` listener, the exception is reported to the host
+ * (`window.onerror` / `error` event, `uncaughtException` in Node) and the other callbacks still run.
+ * @example
+ * emitter.on('change', isolate(callback));
+ */
+export const isolate =
+  <A extends unknown[]>(callback: (...args: A) => void) =>
+  (...args: A): void => {
+    try {
+      callback(...args);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  };

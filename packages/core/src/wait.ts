@@ -9,7 +9,7 @@ import { DurableSessionError } from './errors';
  * const done = await waitFor(session, (s) => s.turns.at(-1)?.status === 'complete', 5_000);
  */
 export function waitFor<T>(
-  store: { subscribe(cb: (value: T) => void): () => void },
+  store: { subscribe(callback: (value: T) => void): () => void },
   predicate: (value: T) => boolean,
   timeoutMs?: number,
 ): Promise<T> {

@@ -1,17 +1,7 @@
-import type { AnySessionEvent, AppEvent, ConnectionStatus, DurableSession, SessionAdapter, SessionSnapshot, SessionState, Turn } from '@durable-session/core';
+import type { ConnectionStatus, SessionSnapshot, SessionState, Turn } from '@durable-session/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import { useDurableSession, type DurableSessionActions, type UseDurableSessionResult } from './index';
-
-interface ToolCall extends AppEvent {
-  type: 'tool.call';
-  name: string;
-}
-interface MyState extends SessionState {
-  tools: string[];
-}
-declare const session: DurableSession<ToolCall, MyState>;
-declare const plain: DurableSession;
-declare const adapter: SessionAdapter<AnySessionEvent<ToolCall>>;
+import { adapter, plain, session, type ToolCall } from '../../../test/support/binding-types';
 
 describe('useDurableSession types', () => {
   it('returns the snapshot plus the methods', () => {

@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { StrictMode, useEffect } from 'react';
 import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { agent, bindingOptions, CONTROL_EVENTS, fakeAnimationFrames, stream2000Deltas, writeHelloTurn } from '../../../test/support/bindings';
+import { describe, expect, it, vi } from 'vitest';
+import { runBindingContract } from '../../../test/support/binding-contract';
+import { agent, bindingOptions, resetAfterEach } from '../../../test/support/bindings';
 import { useDurableSession, type DurableSessionSource } from './index';
 
 type Source = DurableSessionSource<AppEvent>;
 
-function Chat({ source, onRender }: { source: Source; onRender?: () => void }) {
+function Chat({ source, onRender }: { source: Source; onRender?: (() => void) | undefined }) {
   const chat = useDurableSession(source);
   onRender?.();
   return (
@@ -32,53 +33,9 @@ function Chat({ source, onRender }: { source: Source; onRender?: () => void }) {
   );
 }
 
-afterEach(() => {
-  cleanup();
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+resetAfterEach(cleanup);
 
 describe('useDurableSession (React)', () => {
-  it('renders the transcript from a stream of events', async () => {
-    const adapter = memoryAdapter();
-    const write = agent(adapter, 's1');
-    render(<Chat source={bindingOptions(adapter)} />);
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
-    await writeHelloTurn(write);
-    await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hi: Hello there (complete)'));
-  });
-
-  it('calls send, steer and cancel through to the session', async () => {
-    const adapter = memoryAdapter();
-    render(<Chat source={bindingOptions(adapter)} />);
-    fireEvent.click(screen.getByText('send'));
-    await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hello:  (streaming)'));
-    fireEvent.click(screen.getByText('steer'));
-    fireEvent.click(screen.getByText('cancel'));
-    await waitFor(() => expect(screen.getByTestId('turn-t1').textContent).toBe('Hello:  (cancelled)'));
-    expect(adapter.events('s1')).toEqual(CONTROL_EVENTS);
-  });
-
-  it('under StrictMode opens one connection, writes one prompt and closes the session after unmount', async () => {
-    const adapter = memoryAdapter();
-    const read = vi.spyOn(adapter, 'read');
-    const { unmount } = render(
-      <StrictMode>
-        <Chat source={bindingOptions(adapter)} />
-      </StrictMode>,
-    );
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
-    fireEvent.click(screen.getByText('send'));
-    await waitFor(() => expect(screen.getByTestId('turn-t1')).toBeTruthy());
-    expect(read).toHaveBeenCalledTimes(1);
-    expect(adapter.events('s1').filter((e) => e.type === 'prompt')).toHaveLength(1);
-    const signal = read.mock.calls[0]![2].signal;
-    expect(signal.aborted).toBe(false);
-    unmount();
-    await waitFor(() => expect(signal.aborted).toBe(true));
-    expect(read).toHaveBeenCalledTimes(1);
-  });
-
   it('serves a method called before its effects ran (a child effect) from the same single session', async () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
@@ -118,21 +75,6 @@ describe('useDurableSession (React)', () => {
     container.remove();
   });
 
-  it('never closes a session it was given', async () => {
-    const adapter = memoryAdapter();
-    const session = createDurableSession(bindingOptions(adapter));
-    const { unmount } = render(
-      <StrictMode>
-        <Chat source={session} />
-      </StrictMode>,
-    );
-    await waitFor(() => expect(screen.getByTestId('status').textContent).toBe('live'));
-    unmount();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(session.get().status).toBe('live');
-    await session.close();
-  });
-
   it('switches sessions when the sessionId changes, closing the old one', async () => {
     const adapter = memoryAdapter();
     const read = vi.spyOn(adapter, 'read');
@@ -167,31 +109,6 @@ describe('useDurableSession (React)', () => {
     await session.close();
   });
 
-  it('commits at most once per animation frame at 2,000 deltas a second, with no delta lost', async () => {
-    vi.useFakeTimers();
-    fakeAnimationFrames();
-    const adapter = memoryAdapter();
-    const write = agent(adapter, 's1');
-    let renders = 0;
-    render(<Chat source={bindingOptions(adapter)} onRender={() => renders++} />);
-    await act(() => vi.advanceTimersByTimeAsync(20));
-    expect(screen.getByTestId('status').textContent).toBe('live');
-    await act(async () => {
-      void write({ type: 'prompt', turnId: 't1', text: 'Count', clientId: 'x' });
-      void write({ type: 'turn.start', turnId: 't1', agentId: 'bot' });
-      await vi.advanceTimersByTimeAsync(20);
-    });
-    const before = renders;
-    // 2,000 deltas over one second of (fake) time: two per millisecond.
-    const expected = await stream2000Deltas(write, (tick) => act(tick));
-    await act(() => vi.advanceTimersByTimeAsync(20));
-    expect(adapter.events('s1')).toHaveLength(2002);
-    const streamed = renders - before;
-    expect(streamed).toBeGreaterThan(10); // it did stream
-    expect(streamed).toBeLessThanOrEqual(Math.ceil(1020 / 16)); // one per 16 ms frame over the 1,020 ms streamed (2,000 without batching)
-    expect(screen.getByTestId('turn-t1').textContent).toBe(`Count: ${expected} (streaming)`);
-  });
-
   const dist = join(dirname(fileURLToPath(import.meta.url)), '../dist');
   it.skipIf(!existsSync(join(dist, 'index.js')))("keeps 'use client' at the top of the built files (after npm run build)", () => {
     for (const file of ['index.js', 'index.cjs']) {
@@ -199,4 +116,13 @@ describe('useDurableSession (React)', () => {
       expect(code.split('\n').slice(0, 3).join('\n')).toMatch(/^(["']use strict["'];\n)?["']use client["'];/);
     }
   });
+});
+
+// Last, as before the contract suite existed: renders later in the same file fail after its fake-timer case.
+runBindingContract('React', {
+  render: (source, { onRender, strict } = {}) => render(strict ? <StrictMode><Chat source={source} onRender={onRender} /></StrictMode> : <Chat source={source} onRender={onRender} />),
+  click: (text) => fireEvent.click(screen.getByText(text)),
+  waitFor,
+  getByTestId: (id) => screen.getByTestId(id),
+  act: (work) => act(work),
 });

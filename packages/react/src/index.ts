@@ -3,9 +3,11 @@ import { useMemo, useRef, useSyncExternalStore } from 'react';
 import {
   isDurableSession,
   lazySession,
+  sessionMethods,
+  shallowEqual,
   type AppEvent,
-  type DurableSession,
   type DurableSessionSource,
+  type SessionMethods,
   type SessionSnapshot,
   type SessionState,
 } from '@durable-session/core';
@@ -17,7 +19,7 @@ export type { DurableSessionSource };
  * @example
  * const { send, cancel, steer } = useDurableSession(session);
  */
-export type DurableSessionActions<E extends AppEvent = never> = Pick<DurableSession<E>, 'send' | 'cancel' | 'steer' | 'emit'>;
+export type DurableSessionActions<E extends AppEvent = never> = SessionMethods<E>;
 
 /**
  * What {@link useDurableSession} returns: the snapshot (or the selected fields) plus the methods.
@@ -25,11 +27,6 @@ export type DurableSessionActions<E extends AppEvent = never> = Pick<DurableSess
  * const chat: UseDurableSessionResult<SessionSnapshot> = useDurableSession({ sessionId, adapter });
  */
 export type UseDurableSessionResult<T extends object, E extends AppEvent = never> = T & DurableSessionActions<E>;
-
-function shallowEqual(a: object, b: object): boolean {
-  const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.is((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}
 
 /**
  * Render a durable session. Re-renders at most once per animation frame while an
@@ -63,26 +60,18 @@ export function useDurableSession<E extends AppEvent = never, S extends SessionS
   source: DurableSessionSource<E, S>,
   selector?: (snapshot: SessionSnapshot<S>) => T,
 ): UseDurableSessionResult<T, E> {
-  const h = useMemo(() => lazySession(source), [isDurableSession(source) ? source : source.sessionId]);
-  const cache = useRef<{ snap?: SessionSnapshot<S>; selector?: typeof selector; value?: T }>({});
-  const select = (snap: SessionSnapshot<S>): T => {
-    const c = cache.current;
-    if (c.snap === snap && c.selector === selector) return c.value as T;
-    const next = selector ? selector(snap) : (snap as unknown as T);
-    if (!(selector && c.value && shallowEqual(c.value, next))) c.value = next;
-    c.snap = snap;
-    c.selector = selector;
-    return c.value as T;
+  const lazy = useMemo(() => lazySession(source), [isDurableSession(source) ? source : source.sessionId]);
+  const cache = useRef<{ snapshot?: SessionSnapshot<S>; selector?: typeof selector; value?: T }>({});
+  const select = (snapshot: SessionSnapshot<S>): T => {
+    const cached = cache.current;
+    if (cached.snapshot === snapshot && cached.selector === selector) return cached.value as T;
+    const next = selector ? selector(snapshot) : (snapshot as unknown as T);
+    if (!(selector && cached.value && shallowEqual(cached.value, next))) cached.value = next;
+    cached.snapshot = snapshot;
+    cached.selector = selector;
+    return cached.value as T;
   };
-  const value = useSyncExternalStore(h.subscribe, () => select(h.get()), () => select(h.placeholder));
-  const actions = useMemo<DurableSessionActions<E>>(
-    () => ({
-      send: (text, options) => h.run((s) => s.send(text, options)),
-      cancel: (turnId) => h.run((s) => s.cancel(turnId)),
-      steer: (text, turnId) => h.run((s) => s.steer(text, turnId)),
-      emit: (event) => h.run((s) => s.emit(event)),
-    }),
-    [h],
-  );
+  const value = useSyncExternalStore(lazy.subscribe, () => select(lazy.get()), () => select(lazy.placeholder));
+  const actions = useMemo(() => sessionMethods<E, S>(lazy.run), [lazy]);
   return useMemo(() => ({ ...value, ...actions }), [value, actions]);
 }

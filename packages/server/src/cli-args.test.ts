@@ -8,7 +8,7 @@ describe('parseCliArgs', () => {
 
   it('reads every flag, as `--flag value` or `--flag=value`', () => {
     expect(
-      parseCliArgs(['--port', '0', '--host=0.0.0.0', '--store', 'memory', '--demo-agent', '--demo-delay=5', '--long-poll-timeout', '1500', '--max-body-bytes', '2048']),
+      parseCliArgs(['--port', '0', '--host=0.0.0.0', '--store', 'memory', '--demo-agent', '--demo-delay=5', '--long-poll-timeout', '1500', '--max-body-bytes', '2048', '--generic-streams']),
     ).toEqual({
       port: 0,
       host: '0.0.0.0',
@@ -19,6 +19,7 @@ describe('parseCliArgs', () => {
       longPollTimeoutMs: 1500,
       maxBodyBytes: 2048,
       turnLeaseSeconds: undefined,
+      genericStreams: true,
       help: false,
     });
     expect(parseCliArgs(['-h']).help).toBe(true);

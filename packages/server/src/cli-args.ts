@@ -14,6 +14,8 @@ export interface CliOptions {
   maxBodyBytes: number | undefined;
   /** Seconds a running turn's lease lasts (the bound on ending a dead node's turns). */
   turnLeaseSeconds: number | undefined;
+  /** Serve `application/json` streams as generic Durable Streams (no session event checks or roles). */
+  genericStreams: boolean;
   help: boolean;
 }
 
@@ -40,6 +42,8 @@ Options:
   --max-body-bytes <n>     largest accepted request body (default 1048576)
   --turn-lease <s>         a running turn's lease in the store: another node ends the turns of a
                            node that died within about 4/3 of it (default 6)
+  --generic-streams        serve application/json streams as generic Durable Streams
+                           (any JSON; no session event checks or roles)
   -h, --help               show this help
 `;
 
@@ -61,6 +65,7 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     longPollTimeoutMs: undefined,
     maxBodyBytes: undefined,
     turnLeaseSeconds: undefined,
+    genericStreams: false,
     help: false,
   };
   if (env.DURABLE_SESSION_STORE) setStore(options, env.DURABLE_SESSION_STORE, env);
@@ -99,6 +104,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         break;
       case '--turn-lease':
         options.turnLeaseSeconds = integer(flag, value, 1, 3600);
+      case '--generic-streams':
+        options.genericStreams = true;
         break;
       case '-h':
       case '--help':

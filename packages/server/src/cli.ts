@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CliUsageError, parseCliArgs, USAGE, type CliOptions } from './cli-args';
+import { onStopRequest, startFailure } from './cli-process';
 import { demoAgent } from './demo-agent';
 import { listen } from './listen';
 import { createSessionServer, type SessionServerOptions } from './server';
@@ -31,11 +32,14 @@ async function main(argv: readonly string[]): Promise<void> {
   if (options.longPollTimeoutMs !== undefined) serverOptions.longPollTimeoutMs = options.longPollTimeoutMs;
   if (options.maxBodyBytes !== undefined) serverOptions.maxBodyBytes = options.maxBodyBytes;
   if (options.turnLeaseSeconds !== undefined) serverOptions.turnLeaseSeconds = options.turnLeaseSeconds;
+  if (options.genericStreams) serverOptions.sessionStreams = false;
   const server = createSessionServer(serverOptions);
   if (options.demoAgent) {
     server.host.onPrompt(demoAgent(options.demoDelayMs === undefined ? {} : { delayMs: options.demoDelayMs }), { agentId: 'demo' });
   }
-  const running = await listen(server.handler, { port: options.port, host: options.host });
+  const running = await listen(server, { port: options.port, host: options.host }).catch((error: unknown) => { // HTTP and the WebSocket
+    throw new Error(startFailure(error, options.port), { cause: error });
+  });
 
   let stopping = false;
   const stop = (): void => {
@@ -57,8 +61,7 @@ async function main(argv: readonly string[]): Promise<void> {
       },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  onStopRequest(stop);
   process.stdout.write(`durable-session-server listening on ${running.url}\nstore: ${describe(options.storeSetting)}\nnode: ${server.host.nodeId}\n`);
 }
 

@@ -1,7 +1,10 @@
 // The header names are shared with the client that reads them (createDurableFetch).
 import { DURABLE_FETCH_HEADERS, type TurnEndReason } from '@durable-session/core';
 import { SessionServerError } from './errors';
+import { reportToConsole } from './report';
 import type { SessionHost } from './host';
+import type { TurnWriter } from './turn';
+import { authorizeRequest, type Authorize } from './protocol/config';
 import type { SessionStore } from './store';
 
 
@@ -74,6 +77,12 @@ export interface DurableResponseOptions {
    * `after` from `next/server` or `waitUntil` from `@vercel/functions`. Not needed on a Node server.
    */
   waitUntil?: (work: Promise<void>) => void;
+  /**
+   * The request this answer is for. Required when the server has an `authorize` hook: it is
+   * asked (action `append`, before the session is looked up) whether this caller may have an
+   * answer written into `sessionId`; a refusal rejects with its `SessionServerError`.
+   */
+  request?: Request;
 }
 
 const EXPOSE = Object.values(DURABLE_FETCH_HEADERS).join(', ');
@@ -100,12 +109,13 @@ const EXPOSE = Object.values(DURABLE_FETCH_HEADERS).join(', ');
  * }
  */
 export async function durableResponse(
-  server: { host: SessionHost; store: SessionStore },
+  server: { host: SessionHost; store: SessionStore; authorize?: Authorize | undefined },
   upstream: Upstream,
   options: DurableResponseOptions = {},
 ): Promise<Response> {
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const sessionId = options.sessionId ?? crypto.randomUUID();
+  await authorizeAnswer(server.authorize, options.request, sessionId);
   const session = server.host.session(sessionId);
   await session.ensure();
   const head = await server.store.head(sessionId);
@@ -114,7 +124,7 @@ export async function durableResponse(
   const failure = new AbortController(); // the store failed: nobody can receive the rest durably
   const signal = AbortSignal.any([turn.signal, failure.signal]);
   const reasonOf = (): TurnEndReason =>
-    turn.signal.reason instanceof SessionServerError && turn.signal.reason.code === 'cancelled' ? 'cancelled' : 'error';
+    SessionServerError.isInstance(turn.signal.reason) && turn.signal.reason.code === 'cancelled' ? 'cancelled' : 'error';
 
   let body: UpstreamBody;
   try {
@@ -128,6 +138,19 @@ export async function durableResponse(
     return body;
   }
 
+  const headers = durableHeaders(body, options, sessionId, turn.turnId, head.stream.tail);
+  const client = clientSide();
+  const work = pump({ body, turn, signal, failure, reasonOf, client }).catch(onError);
+  options.waitUntil?.(work);
+  const init: ResponseInit = { headers };
+  const status = body instanceof Response ? body : options.init;
+  if (status?.status !== undefined) init.status = status.status;
+  if (status?.statusText !== undefined) init.statusText = status.statusText;
+  return new Response(client.stream, init);
+}
+
+/** The upstream's headers (or `init`'s) without length and encoding, plus the durable headers. */
+function durableHeaders(body: UpstreamBody, options: DurableResponseOptions, sessionId: string, turnId: string, offset: string): Headers {
   const headers = new Headers(body instanceof Response ? body.headers : (options.init?.headers ?? { 'content-type': 'text/plain; charset=utf-8' }));
   headers.delete('content-length');
   headers.delete('content-encoding');
@@ -135,12 +158,23 @@ export async function durableResponse(
     if (value !== undefined) headers.set(name, value);
   };
   set(DURABLE_FETCH_HEADERS.session, sessionId);
-  set(DURABLE_FETCH_HEADERS.turn, turn.turnId);
-  set(DURABLE_FETCH_HEADERS.offset, head.stream.tail);
+  set(DURABLE_FETCH_HEADERS.turn, turnId);
+  set(DURABLE_FETCH_HEADERS.offset, offset);
   set(DURABLE_FETCH_HEADERS.stream, options.streamUrl ?? `/v1/stream/${encodeURIComponent(sessionId)}`);
   set(DURABLE_FETCH_HEADERS.resume, options.resumeUrl);
   headers.append('access-control-expose-headers', EXPOSE);
+  return headers;
+}
 
+/** The response body the client reads; once the client is gone, sends are dropped (the session has them). */
+interface ClientSide {
+  stream: ReadableStream<Uint8Array>;
+  send(text: string): void;
+  close(): void;
+  fail(error: Error): void;
+}
+
+function clientSide(): ClientSide {
   let out!: ReadableStreamDefaultController<Uint8Array>;
   let clientGone = false;
   const stream = new ReadableStream<Uint8Array>({
@@ -160,10 +194,29 @@ export async function durableResponse(
       clientGone = true; // the client cancelled between our check and the call
     }
   };
+  return {
+    stream,
+    send: (text) => toClient(() => out.enqueue(encoder.encode(text))),
+    close: () => toClient(() => out.close()),
+    fail: (error) => toClient(() => out.error(error)),
+  };
+}
 
-  // Reader: upstream → `pending`. Writer: `pending` → one event per append (chunks that
-  // arrive while an append is in flight are coalesced), then → client. Only stored text is
-  // ever sent, so the client's byte count always maps onto the session.
+interface Pump {
+  body: UpstreamBody;
+  turn: TurnWriter;
+  signal: AbortSignal;
+  failure: AbortController;
+  reasonOf: () => TurnEndReason;
+  client: ClientSide;
+}
+
+/**
+ * Reader: upstream → `pending`. Writer: `pending` → one event per append (chunks that
+ * arrive while an append is in flight are coalesced), then → client. Only stored text is
+ * ever sent, so the client's byte count always maps onto the session. Ends the turn.
+ */
+async function pump({ body, turn, signal, failure, reasonOf, client }: Pump): Promise<void> {
   let pending = '';
   let upstreamDone = false;
   let upstreamError: unknown;
@@ -181,44 +234,38 @@ export async function durableResponse(
       wake?.();
     }
   })();
-
-  const writing = (async () => {
-    let end: [TurnEndReason, string?] = ['complete'];
-    try {
-      for (;;) {
-        if (pending !== '' && !signal.aborted) {
-          const text = pending;
-          pending = '';
-          await turn.emit(FETCH_CHUNK_EVENT, { text });
-          toClient(() => out.enqueue(encoder.encode(text)));
-        } else if (upstreamDone || signal.aborted) break;
-        else await new Promise<void>((resolve) => (wake = resolve));
-        wake = undefined;
-      }
-      if (signal.aborted) end = reasonOf() === 'cancelled' ? ['cancelled'] : ['error', messageOf(turn.signal.reason)];
-      else if (upstreamError !== undefined) end = ['error', messageOf(upstreamError)];
-    } catch (error) {
-      failure.abort(error);
-      end = ['error', messageOf(error)];
+  let end: [TurnEndReason, string?] = ['complete'];
+  try {
+    for (;;) {
+      if (pending !== '' && !signal.aborted) {
+        const text = pending;
+        pending = '';
+        await turn.emit(FETCH_CHUNK_EVENT, { text });
+        client.send(text);
+      } else if (upstreamDone || signal.aborted) break;
+      else await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
     }
-    await reading;
-    try {
-      await turn.end(...end);
-    } catch (error) {
-      end = ['error'];
-      onError(error);
-    }
-    if (end[0] === 'error') toClient(() => out.error(new SessionServerError('internal', `the answer failed: ${end[1] ?? 'store error'}`)));
-    else toClient(() => out.close());
-  })();
-  const work = writing.catch(onError);
-  options.waitUntil?.(work);
+    if (signal.aborted) end = reasonOf() === 'cancelled' ? ['cancelled'] : ['error', messageOf(turn.signal.reason)];
+    else if (upstreamError !== undefined) end = ['error', messageOf(upstreamError)];
+  } catch (error) {
+    failure.abort(error);
+    end = ['error', messageOf(error)];
+  }
+  await reading;
+  await finish(turn, end, client);
+}
 
-  const init: ResponseInit = { headers };
-  const status = body instanceof Response ? body : options.init;
-  if (status?.status !== undefined) init.status = status.status;
-  if (status?.statusText !== undefined) init.statusText = status.statusText;
-  return new Response(stream, init);
+/** Write `turn.end`, then close (or error) the client's stream. */
+async function finish(turn: TurnWriter, end: [TurnEndReason, string?], client: ClientSide): Promise<void> {
+  try {
+    await turn.end(...end);
+  } catch (error) {
+    client.fail(new SessionServerError('internal', 'the answer failed: store error'));
+    throw error;
+  }
+  if (end[0] === 'error') client.fail(new SessionServerError('internal', `the answer failed: ${end[1] ?? 'store error'}`));
+  else client.close();
 }
 
 /** The upstream's text, chunk by chunk (UTF-8 decoded across chunk boundaries, BOM kept); stops when `signal` aborts. */
@@ -261,6 +308,13 @@ async function* texts(body: UpstreamBody, signal: AbortSignal): AsyncGenerator<s
     signal.removeEventListener('abort', onAbort);
     if (!finished) void iterator.return?.()?.catch(() => undefined); // stop the upstream (its failure is not ours to report)
   }
+}
+
+/** The same `authorize` as the HTTP surface, before the session is looked up. */
+async function authorizeAnswer(authorize: Authorize | undefined, request: Request | undefined, sessionId: string): Promise<void> {
+  if (authorize === undefined) return;
+  if (request === undefined) throw new SessionServerError('forbidden', 'durableResponse needs options.request when the server has an authorize hook');
+  await authorizeRequest({ authorize }, request, sessionId, 'append');
 }
 
 function messageOf(error: unknown): string {

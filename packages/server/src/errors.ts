@@ -1,10 +1,12 @@
+import { hasMarker } from '@durable-session/core';
+
 /**
  * What went wrong on the server side, as a stable string. Each code maps to one
  * HTTP status (see {@link statusOfCode}); codes without an HTTP meaning map to 500.
  * The agent API uses `closed` (host shut down), `turn-ended` (write after end) and
  * `cancelled` (the reason of an aborted turn signal).
  * @example
- * if (error instanceof SessionServerError && error.code === 'turn-ended') return;
+ * if (SessionServerError.isInstance(error) && error.code === 'turn-ended') return;
  */
 export type SessionServerErrorCode =
   | 'bad-request'
@@ -16,7 +18,9 @@ export type SessionServerErrorCode =
   | 'forbidden'
   | 'producer-stale-epoch'
   | 'not-found'
+  | 'deleted'
   | 'method-not-allowed'
+  | 'request-timeout'
   | 'conflict'
   | 'content-type-mismatch'
   | 'stream-closed'
@@ -24,6 +28,11 @@ export type SessionServerErrorCode =
   | 'producer-seq-gap'
   | 'gone'
   | 'payload-too-large'
+  | 'too-many-events'
+  | 'session-full'
+  | 'too-many-sessions'
+  | 'store-full'
+  | 'too-many-readers'
   | 'internal'
   | 'closed'
   | 'turn-ended'
@@ -39,7 +48,9 @@ const STATUS: Record<SessionServerErrorCode, number> = {
   forbidden: 403,
   'producer-stale-epoch': 403,
   'not-found': 404,
+  deleted: 404,
   'method-not-allowed': 405,
+  'request-timeout': 408,
   conflict: 409,
   'content-type-mismatch': 409,
   'stream-closed': 409,
@@ -47,6 +58,11 @@ const STATUS: Record<SessionServerErrorCode, number> = {
   'producer-seq-gap': 409,
   gone: 410,
   'payload-too-large': 413,
+  'too-many-events': 413,
+  'session-full': 413,
+  'too-many-sessions': 429,
+  'store-full': 429,
+  'too-many-readers': 429,
   internal: 500,
   closed: 500,
   'turn-ended': 500,
@@ -62,8 +78,13 @@ export function statusOfCode(code: SessionServerErrorCode): number {
   return STATUS[code];
 }
 
+/** Marks a {@link SessionServerError} of any copy of this package (ESM and CJS builds, two versions). */
+const MARKER = Symbol.for('durable-session-server.error');
+
 /**
- * The one error class of `@durable-session/server`. Check `code`, not the message.
+ * The one error class of `@durable-session/server`. Check `code`, not the message, and recognise
+ * it with {@link SessionServerError.isInstance}, which (unlike `instanceof`) also holds for an
+ * error of another copy of this package (an `authorize` hook bundled with its own copy).
  * Thrown by `authorize` hooks to refuse a request (`unauthorized` → 401, `forbidden` → 403),
  * and by the agent API (`turn-ended`, `closed`, `not-found`, …).
  * @example
@@ -74,14 +95,24 @@ export function statusOfCode(code: SessionServerErrorCode): number {
  * });
  */
 export class SessionServerError extends Error {
+  /**
+   * Whether `value` is a `SessionServerError` of any copy of this package.
+   * @example
+   * if (SessionServerError.isInstance(error) && error.code === 'cancelled') return;
+   */
+  static readonly isInstance = (value: unknown): value is SessionServerError => hasMarker(value, MARKER);
+
   override readonly name = 'SessionServerError';
-  readonly code: SessionServerErrorCode;
+  readonly [MARKER] = true;
   /** The HTTP status this error is answered with. */
   readonly status: number;
 
-  constructor(code: SessionServerErrorCode, message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    readonly code: SessionServerErrorCode,
+    message: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
     this.status = STATUS[code];
   }
 }

@@ -61,6 +61,15 @@ const turnEnd = (turnId: string) => (events: Event[]) => events.some((e) => e.ty
 const aborted = (signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 
+/** Create the session, prompt through `writer`, wait for a delta read through `reader`, cancel, and read until the turn ended. */
+async function promptThenCancel(at: { writer: Node; reader: Node; sessionId: string; turnId: string; text: string }): Promise<Event[]> {
+  await createSession(at.writer, at.sessionId);
+  await post(at.writer, at.sessionId, { type: 'prompt', turnId: at.turnId, text: at.text, clientId: 'c' });
+  await readUntil(at.reader, at.sessionId, (events) => events.some((e) => e.type === 'delta'));
+  await post(at.writer, at.sessionId, { type: 'cancel', turnId: at.turnId, clientId: 'c' });
+  return readUntil(at.reader, at.sessionId, turnEnd(at.turnId));
+}
+
 describe('turns started by the server', () => {
   it('a cancel POSTed by a client aborts the turn signal', async () => {
     const node = await startNode();
@@ -132,11 +141,7 @@ describe('onPrompt', () => {
       await turn.write(`answering: ${prompt.text}`);
       await aborted(turn.signal);
     });
-    await createSession(node, 'p1');
-    await post(node, 'p1', { type: 'prompt', turnId: 'q1', text: 'hello', clientId: 'c' });
-    await readUntil(node, 'p1', (events) => events.some((e) => e.type === 'delta'));
-    await post(node, 'p1', { type: 'cancel', turnId: 'q1', clientId: 'c' });
-    const events = await readUntil(node, 'p1', turnEnd('q1'));
+    const events = await promptThenCancel({ writer: node, reader: node, sessionId: 'p1', turnId: 'q1', text: 'hello' });
     expect(seen?.signal.aborted).toBe(true);
     expect(events.map((e) => e.type)).toEqual(['prompt', 'turn.start', 'delta', 'cancel', 'turn.end']);
     expect(events.at(-1)).toMatchObject({ turnId: 'q1', agentId: 'agent', reason: 'cancelled' });
@@ -196,29 +201,17 @@ describe('several nodes sharing one store', () => {
     const b = await startNode(store);
     const started: string[] = [];
     let running: TurnWriter | undefined;
-    a.server.host.onPrompt(
-      async ({ turn }) => {
-        started.push('A');
+    const writer =
+      (node: 'A' | 'B') =>
+      async ({ turn }: { turn: TurnWriter }): Promise<void> => {
+        started.push(node);
         running = turn;
-        await turn.write('from A');
+        await turn.write(`from ${node}`);
         await aborted(turn.signal);
-      },
-      { agentId: 'writer' },
-    );
-    b.server.host.onPrompt(
-      async ({ turn }) => {
-        started.push('B');
-        running = turn;
-        await turn.write('from B');
-        await aborted(turn.signal);
-      },
-      { agentId: 'writer' },
-    );
-    await createSession(b, 'shared');
-    await post(b, 'shared', { type: 'prompt', turnId: 'q', text: 'hi', clientId: 'c' });
-    await readUntil(a, 'shared', (events) => events.some((e) => e.type === 'delta'));
-    await post(b, 'shared', { type: 'cancel', turnId: 'q', clientId: 'c' });
-    const events = await readUntil(a, 'shared', turnEnd('q'));
+      };
+    a.server.host.onPrompt(writer('A'), { agentId: 'writer' });
+    b.server.host.onPrompt(writer('B'), { agentId: 'writer' });
+    const events = await promptThenCancel({ writer: b, reader: a, sessionId: 'shared', turnId: 'q', text: 'hi' });
     expect(running?.signal.aborted).toBe(true);
     // answered once per agentId across the nodes
     expect(started).toHaveLength(1);

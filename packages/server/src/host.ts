@@ -1,12 +1,14 @@
 import type { CancelEvent, PromptEvent, SessionEvent, SteerEvent } from '@durable-session/core';
-import { sleep } from './abort';
+import { reportToConsole } from './report';
+import { retryStoreFailures } from './store-retry';
 import { SessionServerError } from './errors';
 import { follow } from './follow';
 import { TurnLeases } from './lease';
 import { utf8 } from './protocol/responses';
 import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
-import type { AppendOptions, SessionStore, StoredEntry } from './store';
-import { createTurn, type TurnControl, type TurnWriter } from './turn';
+import { compactSessionIndex, indexAppend, sessionsOf } from './session-index';
+import type { SessionStore, StoredEntry } from './store';
+import { createTurn, turnProducerId, type TurnControl, type TurnWriter } from './turn';
 import { isSdkEvent, problemWithEvent } from './validate-events';
 
 /**
@@ -53,6 +55,11 @@ export interface SessionHostOptions {
   turnLeaseSeconds?: number;
   /** This node's name in the turn leases it holds. Default: a random id. */
   nodeId?: string;
+  /**
+   * Most turns `onPrompt` handlers run at once per session on this node. A prompt past it is
+   * not answered: its turn is ended `error` at once (no agent runs). Default 4.
+   */
+  maxConcurrentTurns?: number;
 }
 
 /**
@@ -79,9 +86,16 @@ export interface SessionHost {
    * Announce a session to every node's host (done for you by the HTTP handler and `ensure()`).
    * Idempotent: each creation of a session is listed once, however often it is announced
    * (pass the stream's `instance` when you have it; it is looked up otherwise). Transient
-   * store failures are retried; a failure that persists rejects.
+   * store failures are retried; a failure that persists rejects. `from`: the offset its
+   * prompts are answered after (a fork's inherited prompts are not answered again).
    */
-  registerSession(id: string, instance?: string): Promise<void>;
+  registerSession(id: string, instance?: string, from?: string): Promise<void>;
+  /**
+   * Tell the host a session was deleted (the HTTP handler does, after a DELETE). Deleted
+   * sessions leave the session index: once as many were deleted on this node as the index
+   * listed (at least 1000), it is rewritten with the live sessions only.
+   */
+  sessionDeleted(id: string): Promise<void>;
   /** Stop watching sessions, abort running turns (ended `error`), wait for agents (bounded). Idempotent. */
   close(): Promise<void>;
 }
@@ -103,7 +117,6 @@ interface Registration {
 }
 
 const RECENT_LIMIT = 200;
-const RETRY_DELAYS_MS = [50, 250];
 
 /** What the host tracks per session while it watches it. */
 class Watched {
@@ -112,6 +125,8 @@ class Watched {
   readonly recentCancels: Array<{ event: CancelEvent; offset: string }> = [];
   readonly recentSteers: SteerEvent[] = [];
   readonly handledPrompts = new Set<string>();
+  /** Turns being opened (not yet in `turns`), counted against the concurrency limit. */
+  starting = 0;
   /** Listed in the session index while prompt handlers run. */
   wantsPrompts = false;
   /** Prompts before this offset were there before this host watched: not answered. */
@@ -127,6 +142,7 @@ class Host implements SessionHost {
   readonly #onError: (error: unknown) => void;
   readonly #indexId: string;
   readonly #closeTimeoutMs: number;
+  readonly #maxConcurrentTurns: number;
   readonly #lifetime = new AbortController();
   readonly #watched = new Map<string, Watched>();
   readonly #registrations = new Set<Registration>();
@@ -135,10 +151,13 @@ class Host implements SessionHost {
   #index: AbortController | undefined;
   #indexReady: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  #deletions = 0;
+  #listedAtCompaction = 0;
+  #compacting: Promise<void> | undefined;
 
   constructor(options: SessionHostOptions) {
     this.#store = options.store;
-    this.#onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+    this.#onError = options.onError ?? reportToConsole;
     this.#indexId = options.indexStreamId ?? '__sessions';
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     const leaseSeconds = options.turnLeaseSeconds ?? 6;
@@ -147,6 +166,7 @@ class Host implements SessionHost {
     }
     this.nodeId = options.nodeId ?? randomId();
     this.#leases = new TurnLeases({ store: this.#store, leaseSeconds, nodeId: this.nodeId, onError: this.#onError });
+    this.#maxConcurrentTurns = options.maxConcurrentTurns ?? 4;
   }
 
   session(id: string): SessionHandle {
@@ -171,18 +191,10 @@ class Host implements SessionHost {
     };
   }
 
-  async registerSession(id: string, instance?: string): Promise<void> {
+  async registerSession(id: string, instance?: string, from?: string): Promise<void> {
     this.#assertOpen();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#list(id, instance ?? (await this.#instanceOf(id)));
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (error instanceof SessionServerError || delay === undefined || this.#lifetime.signal.aborted) throw error;
-        await sleep(delay, this.#lifetime.signal); // a store failure: listing again is harmless (deduplicated)
-      }
-    }
+    // A store failure: listing again is harmless (deduplicated).
+    await retryStoreFailures(async () => this.#list(id, instance ?? (await this.#instanceOf(id)), from), this.#lifetime.signal);
   }
 
   async #instanceOf(id: string): Promise<string | undefined> {
@@ -191,9 +203,8 @@ class Host implements SessionHost {
   }
 
   /** Append the session to the index, once per creation of it (an idempotent producer named after it). */
-  async #list(id: string, instance: string | undefined): Promise<void> {
-    const options: AppendOptions = { entries: [utf8(JSON.stringify({ type: 'session', sessionId: id }))], contentType: 'application/json' };
-    if (instance !== undefined) options.producer = { id: `session/${id}/${instance}`, epoch: 0, seq: 0 };
+  async #list(id: string, instance: string | undefined, from: string | undefined): Promise<void> {
+    const options = indexAppend(id, instance, from);
     await this.#ensureIndex();
     let outcome = await this.#store.append(this.#indexId, options);
     if (outcome.status === 'not-found') {
@@ -254,23 +265,44 @@ class Host implements SessionHost {
     const signal = AbortSignal.any([controller.signal, this.#lifetime.signal]);
     this.#track(
       (async () => {
-        await this.#ensureIndex();
-        await follow({
-          store: this.#store,
-          id: this.#indexId,
-          from: '-1',
-          signal,
-          onError: this.#onError,
-          onBatch: async (entries, phase) => {
-            for (const sessionId of sessionIdsOf(entries)) {
-              if (signal.aborted) return;
-              // Sessions that existed before we started: only their new prompts. New ones: from the start.
-              await this.#watchForPrompts(sessionId, phase === 'live' ? '-1' : undefined);
-            }
-          },
-        });
+        // The index ends (`not-found`) when a host compacted it: follow the new one from its start.
+        for (let end = 'not-found'; end === 'not-found' && !signal.aborted; ) {
+          this.#indexReady = undefined;
+          await this.#ensureIndex();
+          end = await follow({
+            store: this.#store,
+            id: this.#indexId,
+            from: '-1',
+            signal,
+            onError: this.#onError,
+            onBatch: async (entries, phase) => {
+              for (const { sessionId, from } of sessionsOf(entries)) {
+                if (signal.aborted) return;
+                // Sessions that existed before we started: only their new prompts. New ones: from the
+                // start (a fork: from where it was created, so inherited prompts are not answered again).
+                await this.#watchForPrompts(sessionId, phase === 'live' ? (from ?? '-1') : undefined);
+              }
+            },
+          });
+        }
       })(),
     );
+  }
+
+  sessionDeleted(_id: string): Promise<void> {
+    if (this.#lifetime.signal.aborted) return Promise.resolve();
+    this.#deletions++;
+    // Deleted sessions leave the index: rewrite it once as many were deleted as it listed (amortized O(1)).
+    if (this.#deletions < Math.max(1000, this.#listedAtCompaction) || this.#compacting !== undefined) return Promise.resolve();
+    this.#deletions = 0;
+    this.#compacting = compactSessionIndex(this.#store, this.#indexId)
+      .then((listed) => {
+        this.#listedAtCompaction = listed;
+      })
+      .finally(() => {
+        this.#compacting = undefined;
+      });
+    return this.#compacting;
   }
 
   async #watchForPrompts(sessionId: string, from: string | undefined): Promise<void> {
@@ -372,22 +404,41 @@ class Host implements SessionHost {
     if (watched.handledPrompts.size > 10 * RECENT_LIMIT) {
       watched.handledPrompts.delete(watched.handledPrompts.values().next().value as string);
     }
-    for (const registration of this.#registrations) this.#track(this.#runPrompt(registration, watched.id, prompt, offset));
+    const busy = watched.turns.size + watched.starting >= this.#maxConcurrentTurns;
+    for (const registration of this.#registrations) {
+      this.#track(busy ? this.#refuseTurn(registration, watched.id, prompt) : this.#runPrompt(registration, watched, prompt, offset));
+    }
   }
 
-  async #runPrompt(registration: Registration, sessionId: string, prompt: PromptEvent, origin: string): Promise<void> {
+  /** Too many turns running in this session: end this one `error` without running an agent. */
+  async #refuseTurn(registration: Registration, sessionId: string, prompt: PromptEvent): Promise<void> {
+    const error = `too many turns running in this session (at most ${this.#maxConcurrentTurns}); try again when one ended`;
+    const event = { type: 'turn.end', turnId: prompt.turnId, agentId: registration.agentId, reason: 'error', error };
+    // Seq 0 of the turn's producer: it claims the turn, so no node starts it afterwards.
+    await this.#store.append(sessionId, {
+      entries: [utf8(JSON.stringify(event))],
+      contentType: 'application/json',
+      producer: { id: turnProducerId(prompt.turnId, registration.agentId), epoch: 0, seq: 0 },
+    });
+  }
+
+  async #runPrompt(registration: Registration, watched: Watched, prompt: PromptEvent, origin: string): Promise<void> {
+    const sessionId = watched.id;
     let turn: TurnControl;
+    watched.starting++;
     try {
       turn = await this.#openTurn(sessionId, prompt.turnId, registration.agentId, origin);
     } catch (error) {
       // Another node (or an earlier run) already answers this prompt as this agent: not ours.
-      if (error instanceof SessionServerError && error.code === 'conflict') return;
+      if (SessionServerError.isInstance(error) && error.code === 'conflict') return;
       this.#onError(error);
       return;
+    } finally {
+      watched.starting--;
     }
     const endOnAbort = (): void => {
       const reason: unknown = turn.signal.reason;
-      const closing = reason instanceof SessionServerError && reason.code !== 'cancelled';
+      const closing = SessionServerError.isInstance(reason) && reason.code !== 'cancelled';
       turn.end(closing ? 'error' : 'cancelled', closing ? reason.message : undefined).catch(this.#onError);
     };
     if (turn.signal.aborted) endOnAbort();
@@ -396,7 +447,7 @@ class Host implements SessionHost {
       await registration.handler({ session: this.session(sessionId), prompt, turn });
       await turn.end('complete');
     } catch (error) {
-      const expected = turn.signal.aborted && error instanceof SessionServerError && error.code === 'turn-ended';
+      const expected = turn.signal.aborted && SessionServerError.isInstance(error) && error.code === 'turn-ended';
       if (!expected) {
         this.#onError(error);
         await turn.end('error', error instanceof Error ? error.message : String(error)).catch(this.#onError);
@@ -473,19 +524,6 @@ function parseEntry(entry: StoredEntry, sessionId: string, onError: (error: unkn
     onError(new SessionServerError('invalid-json', `session ${sessionId}: entry at ${entry.offset} is not JSON`, { cause: error }));
     return undefined;
   }
-}
-
-function sessionIdsOf(entries: readonly StoredEntry[]): string[] {
-  const ids: string[] = [];
-  for (const entry of entries) {
-    try {
-      const value = JSON.parse(new TextDecoder().decode(entry.data)) as { type?: unknown; sessionId?: unknown };
-      if (value.type === 'session' && typeof value.sessionId === 'string') ids.push(value.sessionId);
-    } catch {
-      continue; // the index only holds what registerSession wrote; anything else is not a session
-    }
-  }
-  return ids;
 }
 
 function randomId(): string {

@@ -3,7 +3,7 @@
  *
  * - {@link createSessionServer}: the Durable Streams HTTP surface (`/v1/stream/<sessionId>`)
  *   as a Web-standard `(Request) => Promise<Response>`, plus the agent API (`host`).
- * - {@link listen}: serve that handler on node:http.
+ * - {@link listen}: serve that handler, and the WebSocket endpoint (`server.upgrade`), on node:http.
  * - `host.onPrompt(handler)` / `host.session(id).startTurn()`: agents write turns; a `cancel`
  *   aborts the turn's `AbortSignal`, `steer`s arrive on `turn.steers`.
  * - {@link SessionStore}: the storage seam; {@link memoryStore} is the embedded default.
@@ -12,7 +12,9 @@
 export { createSessionServer } from './server';
 export type { SessionServer, SessionServerOptions } from './server';
 export { listen } from './listen';
-export type { ListenOptions, ListeningServer } from './listen';
+export type { ListenOptions, ListeningServer, Servable, UpgradeHandler } from './listen';
+export { createWebSocketEndpoint } from './ws/endpoint';
+export type { WebSocketEndpoint, WebSocketOptions } from './ws/endpoint';
 
 export { createSessionHost } from './host';
 export type { PromptContext, PromptHandler, SessionHost, SessionHostOptions } from './host';
@@ -26,35 +28,21 @@ export type { DemoAgentOptions } from './demo-agent';
 
 export { createProtocolHandler } from './protocol/handler';
 export type { ProtocolHandlerOptions } from './protocol/handler';
-export type { Authorize, SessionAction } from './protocol/config';
+export type { AuthGrant, Authorize, AuthorizeContext, AuthorizedEvent, SessionAction, SessionRole } from './protocol/config';
 export type { CorsOrigin } from './protocol/headers';
 
-export { memoryStore } from './memory-store';
+export { ENTRY_OVERHEAD_BYTES, memoryStore } from './memory-store';
 export { openStore, parseStoreSetting, StoreLoadError } from './store-loader';
 export type { StoreSetting } from './store-loader';
 export type { MemoryStoreOptions } from './memory-store';
-export type {
-  AppendOptions,
-  AppendOutcome,
-  CreateOutcome,
-  CreateStreamOptions,
-  DeleteOutcome,
-  ForkOrigin,
-  ProducerTuple,
-  ReadOptions,
-  ReadOutcome,
-  SessionStore,
-  StoredEntry,
-  StreamInfo,
-  StreamLookup,
-  WaitOutcome,
-} from './store';
+export type * from './store';
 export { checkProducer } from './producer';
 export type { ProducerState, ProducerVerdict } from './producer';
-export { formatOffset, parseOffset, ZERO_OFFSET } from './offsets';
+export { formatOffset, isInstance, newInstance, parseOffset, positionIn, ZERO_INSTANCE, ZERO_OFFSET } from './offsets';
 export { mediaType, modeOf } from './content-type';
 export type { StreamMode } from './content-type';
 
 export { SessionServerError, statusOfCode } from './errors';
 export type { SessionServerErrorCode } from './errors';
-export { isSdkEvent, problemWithEvent } from './validate-events';
+export { actionOfEvent, isSdkEvent, problemWithEvent, problemWithSessionEvent } from './validate-events';
+export type { EventAction } from './validate-events';

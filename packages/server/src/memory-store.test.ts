@@ -20,6 +20,13 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+/** The offset of `position` in the current instance of stream `id`. */
+async function off(s: SessionStore, id: string, position: number): Promise<string> {
+  const head = await s.head(id);
+  if (head.status !== 'ok') throw new Error(head.status);
+  return formatOffset(head.stream.instance, position);
+}
+
 async function readAll(s: SessionStore, id: string, from = '-1'): Promise<string[]> {
   const r = await s.read(id, { from });
   if (r.status !== 'ok') throw new Error(r.status);
@@ -92,4 +99,52 @@ describe('memoryStore idempotent producers', () => {
 runStoreContract('memoryStore', () => {
   let shared: SessionStore | undefined;
   return { open: (options) => (shared ??= memoryStore({ ...options, sweepIntervalMs: 5 })) };
+});
+
+describe('memoryStore stream identity and bounds', () => {
+  it("offsets carry the stream's instance: another instance's offset is offset-gone, the zero offset is position 0 everywhere", async () => {
+    const s = store();
+    await s.create('a', { contentType: 'application/json', entries: [json(1), json(2)] });
+    const old = await off(s, 'a', 1);
+    expect(await readAll(s, 'a', ZERO_OFFSET)).toEqual(['1', '2']);
+    await s.delete('a');
+    await s.create('a', { contentType: 'application/json', entries: [json(3), json(4)] });
+    expect((await s.read('a', { from: old })).status).toBe('offset-gone');
+    expect(await s.wait('a', old, new AbortController().signal)).toBe('changed'); // the read after it answers 410
+    const restarted = store();
+    await restarted.create('a', { contentType: 'application/json', entries: [json(5), json(6)] });
+    expect((await restarted.read('a', { from: old })).status).toBe('offset-gone');
+  });
+
+  it("a fork accepts its source's offsets up to where it was cut", async () => {
+    const s = store();
+    await s.create('src', { contentType: 'application/json', entries: [json(1), json(2)] });
+    const cut = await off(s, 'src', 2);
+    await s.create('fork', { fork: { source: 'src' } });
+    await s.append('src', { entries: [json('src only')] });
+    await s.append('fork', { entries: [json('fork only')] });
+    expect(await readAll(s, 'fork', cut)).toEqual(['"fork only"']);
+    expect((await s.read('fork', { from: await off(s, 'src', 3) })).status).toBe('offset-gone');
+  });
+
+  it('refuses streams past maxStreams, bytes past maxBytes, and appends past a per-stream limit', async () => {
+    const s = store({ maxStreams: 2, maxBytes: 1000 });
+    await s.create('a', { contentType: 'application/json' });
+    await s.create('b', { contentType: 'application/json' });
+    await expect(s.create('c', { contentType: 'application/json' })).rejects.toMatchObject({ code: 'too-many-sessions' });
+    await expect(s.append('a', { entries: [enc('x'.repeat(900))] })).rejects.toMatchObject({ code: 'store-full' });
+    expect(await s.append('a', { entries: [json(1), json(2)], limit: { maxEvents: 1, maxBytes: 10_000 } })).toEqual({ status: 'session-full', limit: 'events', max: 1 });
+    expect(await readAll(s, 'a')).toEqual([]);
+    await s.delete('b');
+    expect((await s.create('c', { contentType: 'application/json' })).status).toBe('created');
+  });
+
+  it('keeps at most maxTombstones deleted ids, oldest forgotten first', async () => {
+    const s = store({ maxTombstones: 2 });
+    for (const id of ['a', 'b', 'c']) {
+      await s.create(id, { contentType: 'application/json' });
+      await s.delete(id);
+    }
+    expect([(await s.head('a')).status, (await s.head('b')).status, (await s.head('c')).status]).toEqual(['not-found', 'deleted', 'deleted']);
+  });
 });

@@ -1,6 +1,6 @@
 import { mediaType, modeOf, type StreamMode } from './content-type';
 import { SessionServerError } from './errors';
-import { BEGINNING, formatOffset, parseOffset } from './offsets';
+import { BEGINNING, formatOffset, newInstance, positionIn } from './offsets';
 import { checkProducer, type ProducerState, type ProducerVerdict } from './producer';
 import type {
   AppendOptions,
@@ -38,9 +38,28 @@ export interface MemoryStoreOptions {
    * Default 7 days (what the protocol suggests).
    */
   producerTtlMs?: number;
+  /**
+   * Most streams the store holds (sessions, plus the host's session index). A create past it
+   * is refused with `too-many-sessions` (HTTP 429); nothing is evicted. Default 10,000.
+   */
+  maxStreams?: number;
+  /**
+   * Most bytes the store holds, all streams together (each entry counts its data plus
+   * {@link ENTRY_OVERHEAD_BYTES}). An append or create past it is refused with `store-full`
+   * (HTTP 507 is not used: 429 tells the caller to come back later). Default 256 MiB.
+   */
+  maxBytes?: number;
+  /**
+   * How many deleted stream ids are remembered (so requests for them answer 404 `deleted`
+   * rather than `not-found`); the oldest are forgotten first. Default 10,000.
+   */
+  maxTombstones?: number;
   /** The clock, for tests. Default `Date.now`. */
   now?: () => number;
 }
+
+/** What one stored entry costs beyond its data, in the memory store's byte accounting. */
+export const ENTRY_OVERHEAD_BYTES = 128;
 
 interface Entry {
   /** Position of the first message/byte. */
@@ -73,6 +92,10 @@ interface MemoryStream {
   tailPos: number;
   /** Idempotent producers' state, with when each last appended: oldest first (re-inserted on every append). */
   producers: Map<string, { state: ProducerState; at: number }>;
+  /** Instances whose offsets this stream accepts up to a position (a fork's sources). */
+  ancestors: { instance: string; upTo: number }[];
+  /** Bytes held (data plus overhead per entry). */
+  bytes: number;
   lastStreamSeq: string | undefined;
   /** Forks that reference this stream. */
   forks: number;
@@ -96,12 +119,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
 
 class MemoryStore implements SessionStore {
   readonly #streams = new Map<string, MemoryStream>();
+  /** Deleted ids, oldest first. */
+  readonly #tombstones = new Set<string>();
   readonly #now: () => number;
   readonly #maxEvents: number | undefined;
   readonly #maxAgeMs: number | undefined;
   readonly #producerTtlMs: number;
+  readonly #maxStreams: number;
+  readonly #maxBytes: number;
+  readonly #maxTombstones: number;
   readonly #sweep: ReturnType<typeof setInterval>;
-  #instances = 0;
+  #bytes = 0;
   #closed = false;
 
   constructor(options: MemoryStoreOptions) {
@@ -109,6 +137,9 @@ class MemoryStore implements SessionStore {
     this.#maxEvents = options.retention?.maxEvents;
     this.#maxAgeMs = options.retention?.maxAgeMs;
     this.#producerTtlMs = options.producerTtlMs ?? 7 * 24 * 60 * 60 * 1000;
+    this.#maxStreams = options.maxStreams ?? 10_000;
+    this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    this.#maxTombstones = options.maxTombstones ?? 10_000;
     this.#sweep = setInterval(() => this.#sweepAll(), options.sweepIntervalMs ?? 1000);
     this.#sweep.unref?.();
   }
@@ -120,65 +151,73 @@ class MemoryStore implements SessionStore {
     if (existing === 'gone') return { status: 'conflict', reason: 'the stream was deleted but forks still reference it' };
     const requestedExpiresAtMs = options.expiresAt === undefined ? undefined : Date.parse(options.expiresAt);
     if (existing !== 'not-found') return this.#confirm(existing, options, requestedExpiresAtMs);
-
-    let contentType = options.contentType ?? 'application/octet-stream';
-    let ttlSeconds = options.ttlSeconds;
-    let expiresAtMs = requestedExpiresAtMs;
-    let inherited: Entry[] = [];
-    let tailPos = 0;
-    let source: MemoryStream | undefined;
-    let fork: ForkOrigin | undefined;
-    if (options.fork !== undefined) {
-      const found = this.#lookup(options.fork.source, now);
-      if (found === 'not-found') return { status: 'source-not-found' };
-      if (found === 'gone') return { status: 'conflict', reason: 'the source stream was deleted' };
-      source = found;
-      if (options.contentType !== undefined && mediaType(options.contentType) !== mediaType(source.contentType)) {
-        return { status: 'conflict', reason: `the source stream's content type is ${source.contentType}` };
-      }
-      contentType = options.contentType ?? source.contentType;
-      const sliced = sliceForFork(source, options.fork.offset, options.fork.subOffset ?? 0);
-      if (typeof sliced === 'string') return { status: 'invalid-fork', reason: sliced };
-      inherited = sliced.entries;
-      tailPos = sliced.end;
-      if (ttlSeconds === undefined && expiresAtMs === undefined) {
-        ttlSeconds = source.ttlSeconds;
-        expiresAtMs = source.expiresAtMs;
-      }
-      fork = { source: source.id, offset: options.fork.offset, subOffset: options.fork.subOffset ?? 0 };
+    if (this.#streams.size >= this.#maxStreams) {
+      throw new SessionServerError('too-many-sessions', `the store holds its maximum of ${this.#maxStreams} streams`);
     }
-
-    const stream: MemoryStream = {
-      id,
-      instance: `${now.toString(36)}.${(this.#instances++).toString(36)}`,
-      contentType,
-      mode: modeOf(contentType),
-      createdAt: now,
-      lastAccess: now,
-      ttlSeconds,
-      expiresAtMs,
-      requested: { contentType: options.contentType, ttlSeconds: options.ttlSeconds, expiresAtMs: requestedExpiresAtMs, fork },
-      closed: options.closed === true,
-      entries: inherited,
-      startPos: inherited[0]?.pos ?? tailPos,
-      tailPos,
-      producers: new Map(),
-      lastStreamSeq: undefined,
-      forks: 0,
-      softDeleted: false,
-      waiters: new Set(),
-    };
+    const origin = this.#forkOrigin(options, now);
+    if ('status' in origin) return origin;
+    const stream = newStream(id, options, origin, requestedExpiresAtMs, now);
+    this.#reserve(sizeOf(options.entries ?? []));
     appendEntries(stream, options.entries ?? [], now);
-    if (source !== undefined) source.forks++;
+    this.#bytes += stream.bytes;
+    if (origin.source !== undefined) origin.source.forks++;
+    this.#tombstones.delete(id);
     this.#streams.set(id, stream);
     this.#trim(stream, now);
     return { status: 'created', stream: info(stream) };
+  }
+
+  /** What a new stream inherits: from its fork source, or nothing. */
+  #forkOrigin(options: CreateStreamOptions, now: number): Inherited | Extract<CreateOutcome, { status: 'source-not-found' | 'conflict' | 'invalid-fork' }> {
+    const expiresAtMs = options.expiresAt === undefined ? undefined : Date.parse(options.expiresAt);
+    const base: Inherited = {
+      contentType: options.contentType ?? 'application/octet-stream',
+      ttlSeconds: options.ttlSeconds,
+      expiresAtMs,
+      entries: [],
+      tailPos: 0,
+      source: undefined,
+      fork: undefined,
+      ancestors: [],
+    };
+    if (options.fork === undefined) return base;
+    const found = this.#lookup(options.fork.source, now);
+    if (found === 'not-found') return { status: 'source-not-found' };
+    if (found === 'gone') return { status: 'conflict', reason: 'the source stream was deleted' };
+    if (options.contentType !== undefined && mediaType(options.contentType) !== mediaType(found.contentType)) {
+      return { status: 'conflict', reason: `the source stream's content type is ${found.contentType}` };
+    }
+    const subOffset = options.fork.subOffset ?? 0;
+    const sliced = sliceForFork(found, options.fork.offset, subOffset);
+    if (typeof sliced === 'string') return { status: 'invalid-fork', reason: sliced };
+    const inheritsExpiry = options.ttlSeconds === undefined && expiresAtMs === undefined;
+    return {
+      contentType: options.contentType ?? found.contentType,
+      ttlSeconds: inheritsExpiry ? found.ttlSeconds : options.ttlSeconds,
+      expiresAtMs: inheritsExpiry ? found.expiresAtMs : expiresAtMs,
+      entries: sliced.entries,
+      tailPos: sliced.end,
+      source: found,
+      fork: { source: found.id, offset: options.fork.offset, subOffset },
+      ancestors: [
+        ...found.ancestors.map((a) => ({ instance: a.instance, upTo: Math.min(a.upTo, sliced.end) })),
+        { instance: found.instance, upTo: sliced.end },
+      ],
+    };
+  }
+
+  /** Refuse (`store-full`) when `bytes` more would exceed the store's byte bound. */
+  #reserve(bytes: number): void {
+    if (this.#bytes + bytes > this.#maxBytes) {
+      throw new SessionServerError('store-full', `the store holds its maximum of ${this.#maxBytes} bytes`);
+    }
   }
 
   async head(id: string, options: { touch?: boolean } = {}): Promise<StreamLookup> {
     this.#assertOpen();
     const now = this.#now();
     const stream = this.#lookup(id, now);
+    if (stream === 'not-found') return { status: this.#tombstones.has(id) ? 'deleted' : 'not-found' };
     if (typeof stream === 'string') return { status: stream };
     if (options.touch === true) stream.lastAccess = now;
     return { status: 'ok', stream: info(stream) };
@@ -192,46 +231,19 @@ class MemoryStore implements SessionStore {
     const size = options.entries.reduce((sum, e) => sum + (stream.mode === 'json' ? 1 : e.byteLength), 0);
     const closeOnly = size === 0;
     const producer = options.producer;
-
-    let verdict: ProducerVerdict | undefined;
-    if (producer !== undefined) {
-      verdict = checkProducer(stream.producers.get(producer.id)?.state, producer.epoch, producer.seq);
-      if (verdict.kind === 'stale-epoch') return { status: 'stale-epoch', epoch: verdict.epoch };
-      if (verdict.kind === 'duplicate') {
-        stream.lastAccess = now;
-        return {
-          status: 'duplicate',
-          tail: formatOffset(stream.tailPos),
-          closed: stream.closed,
-          producer: { epoch: verdict.epoch, seq: verdict.highest },
-        };
-      }
-    }
-    if (stream.closed) {
-      if (closeOnly && options.close === true) {
-        stream.lastAccess = now;
-        const tail = formatOffset(stream.tailPos);
-        return { status: 'appended', first: tail, tail, closed: true, producer: undefined };
-      }
-      return { status: 'closed', tail: formatOffset(stream.tailPos) };
-    }
-    if (!closeOnly && options.contentType !== undefined && mediaType(options.contentType) !== mediaType(stream.contentType)) {
-      return { status: 'content-type-mismatch', contentType: stream.contentType };
-    }
-    if (verdict?.kind === 'invalid-epoch-seq' && producer !== undefined) {
-      return { status: 'invalid-epoch-seq', epoch: producer.epoch, seq: producer.seq };
-    }
-    if (verdict?.kind === 'gap') return { status: 'seq-gap', expected: verdict.expected, received: verdict.received };
-    if (options.streamSeq !== undefined && stream.lastStreamSeq !== undefined && options.streamSeq <= stream.lastStreamSeq) {
-      return { status: 'stream-seq-regression', last: stream.lastStreamSeq };
-    }
+    const verdict = producer === undefined ? undefined : checkProducer(stream.producers.get(producer.id)?.state, producer.epoch, producer.seq);
+    const refused = this.#refusal(stream, options, verdict, closeOnly, now);
+    if (refused !== undefined) return refused;
 
     const first = stream.tailPos;
     if (closeOnly && options.close !== true) {
-      const tail = formatOffset(stream.tailPos); // nothing to write: no change to announce
+      const tail = formatOffset(stream.instance, stream.tailPos); // nothing to write: no change to announce
       return { status: 'appended', first: tail, tail, closed: false, producer: undefined };
     }
+    const bytes = sizeOf(options.entries);
+    this.#reserve(bytes);
     appendEntries(stream, options.entries, now);
+    this.#bytes += bytes;
     if (verdict?.kind === 'accept' && producer !== undefined) {
       stream.producers.delete(producer.id); // re-inserted last: the map stays ordered by last append
       stream.producers.set(producer.id, { state: verdict.state, at: now });
@@ -243,11 +255,46 @@ class MemoryStore implements SessionStore {
     notify(stream, 'changed');
     return {
       status: 'appended',
-      first: formatOffset(first),
-      tail: formatOffset(stream.tailPos),
+      first: formatOffset(stream.instance, first),
+      tail: formatOffset(stream.instance, stream.tailPos),
       closed: stream.closed,
       producer: producer === undefined ? undefined : { epoch: producer.epoch, seq: producer.seq },
     };
+  }
+
+  /** Every check of an append, in the protocol's order; `undefined` when it may be written. */
+  #refusal(stream: MemoryStream, options: AppendOptions, verdict: ProducerVerdict | undefined, closeOnly: boolean, now: number): AppendOutcome | undefined {
+    const tail = formatOffset(stream.instance, stream.tailPos);
+    if (verdict?.kind === 'stale-epoch') return { status: 'stale-epoch', epoch: verdict.epoch };
+    if (verdict?.kind === 'duplicate') {
+      stream.lastAccess = now;
+      return { status: 'duplicate', tail, closed: stream.closed, producer: { epoch: verdict.epoch, seq: verdict.highest } };
+    }
+    if (stream.closed) {
+      if (closeOnly && options.close === true) {
+        stream.lastAccess = now;
+        return { status: 'appended', first: tail, tail, closed: true, producer: undefined };
+      }
+      return { status: 'closed', tail };
+    }
+    if (!closeOnly && options.contentType !== undefined && mediaType(options.contentType) !== mediaType(stream.contentType)) {
+      return { status: 'content-type-mismatch', contentType: stream.contentType };
+    }
+    if (verdict?.kind === 'invalid-epoch-seq' && options.producer !== undefined) {
+      return { status: 'invalid-epoch-seq', epoch: options.producer.epoch, seq: options.producer.seq };
+    }
+    if (verdict?.kind === 'gap') return { status: 'seq-gap', expected: verdict.expected, received: verdict.received };
+    if (options.streamSeq !== undefined && stream.lastStreamSeq !== undefined && options.streamSeq <= stream.lastStreamSeq) {
+      return { status: 'stream-seq-regression', last: stream.lastStreamSeq };
+    }
+    const limit = options.limit;
+    if (limit !== undefined && stream.entries.length + options.entries.length > limit.maxEvents) {
+      return { status: 'session-full', limit: 'events', max: limit.maxEvents };
+    }
+    if (limit !== undefined && stream.bytes + sizeOf(options.entries) > limit.maxBytes) {
+      return { status: 'session-full', limit: 'bytes', max: limit.maxBytes };
+    }
+    return undefined;
   }
 
   async read(id: string, options: ReadOptions): Promise<ReadOutcome> {
@@ -257,10 +304,12 @@ class MemoryStore implements SessionStore {
     if (typeof stream === 'string') return { status: stream };
     if (options.touch === true) stream.lastAccess = now;
     this.#trim(stream, now);
-    const from = options.from === BEGINNING ? stream.startPos : parseOffset(options.from);
+    const from = options.from === BEGINNING ? stream.startPos : positionIn(options.from, stream.instance, stream.ancestors);
     if (from === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${options.from}`);
-    if (from < stream.startPos) return { status: 'offset-gone', earliest: formatOffset(stream.startPos) };
-    if (from > stream.tailPos) return { status: 'offset-beyond-tail', tail: formatOffset(stream.tailPos) };
+    const at = (position: number): string => formatOffset(stream.instance, position);
+    if (from === 'foreign') return { status: 'offset-gone', earliest: at(stream.startPos) };
+    if (from < stream.startPos) return { status: 'offset-gone', earliest: at(stream.startPos) };
+    if (from > stream.tailPos) return { status: 'offset-beyond-tail', tail: at(stream.tailPos) };
 
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
@@ -272,27 +321,21 @@ class MemoryStore implements SessionStore {
       if (entries.length >= limit || (entries.length > 0 && bytes + entry.data.byteLength > maxBytes)) break;
       const skip = next - entry.pos; // > 0 only when starting inside a byte chunk
       const data = skip > 0 ? entry.data.subarray(skip) : entry.data;
-      entries.push({ offset: formatOffset(next), next: formatOffset(entry.pos + entry.size), data });
+      entries.push({ offset: at(next), next: at(entry.pos + entry.size), data });
       bytes += data.byteLength;
       next = entry.pos + entry.size;
     }
     const upToDate = next === stream.tailPos;
-    return {
-      status: 'ok',
-      entries,
-      next: formatOffset(next),
-      upToDate,
-      closed: upToDate && stream.closed,
-      stream: info(stream),
-    };
+    return { status: 'ok', entries, next: at(next), upToDate, closed: upToDate && stream.closed, stream: info(stream) };
   }
 
   async wait(id: string, after: string, signal: AbortSignal): Promise<WaitOutcome> {
     this.#assertOpen();
-    const position = parseOffset(after);
-    if (position === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
     const stream = this.#lookup(id, this.#now());
     if (typeof stream === 'string') return 'not-found';
+    const position = positionIn(after, stream.instance, stream.ancestors);
+    if (position === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
+    if (position === 'foreign') return 'changed'; // the read that follows answers 410
     if (signal.aborted) return 'aborted';
     if (stream.tailPos > position || stream.closed) return 'changed';
     return new Promise<WaitOutcome>((resolve) => {
@@ -311,7 +354,7 @@ class MemoryStore implements SessionStore {
     this.#assertOpen();
     const stream = this.#lookup(id, this.#now());
     if (typeof stream === 'string') return stream;
-    return this.#remove(stream);
+    return this.#remove(stream, true);
   }
 
   async close(): Promise<void> {
@@ -331,7 +374,7 @@ class MemoryStore implements SessionStore {
     const stream = this.#streams.get(id);
     if (stream === undefined) return 'not-found';
     if (stream.softDeleted) return 'gone';
-    if (expired(stream, now)) return this.#remove(stream) === 'deleted' ? 'not-found' : 'gone';
+    if (expired(stream, now)) return this.#remove(stream, false) === 'deleted' ? 'not-found' : 'gone';
     return stream;
   }
 
@@ -360,8 +403,12 @@ class MemoryStore implements SessionStore {
       : { status: 'conflict', reason: 'a stream with a different configuration exists at this path' };
   }
 
-  #remove(stream: MemoryStream): 'deleted' | 'soft-deleted' {
+  /** Remove a stream (`bury`: deleted on request, so leave a tombstone; expiry leaves none). */
+  #remove(stream: MemoryStream, bury: boolean): 'deleted' | 'soft-deleted' {
     notify(stream, 'not-found');
+    this.#bytes -= stream.bytes;
+    stream.bytes = 0;
+    if (bury) this.#bury(stream.id);
     if (stream.forks > 0) {
       stream.softDeleted = true;
       stream.entries = [];
@@ -371,6 +418,13 @@ class MemoryStore implements SessionStore {
     this.#streams.delete(stream.id);
     if (stream.requested.fork !== undefined) this.#release(stream.requested.fork.source);
     return 'deleted';
+  }
+
+  /** Remember a deleted id (bounded: the oldest tombstones go first). */
+  #bury(id: string): void {
+    this.#tombstones.delete(id);
+    this.#tombstones.add(id);
+    while (this.#tombstones.size > this.#maxTombstones) this.#tombstones.delete(this.#tombstones.values().next().value as string);
   }
 
   /** A fork of `id` went away: drop `id` too when it was soft-deleted and this was its last fork. */
@@ -393,7 +447,10 @@ class MemoryStore implements SessionStore {
       while (drop < stream.entries.length && (stream.entries[drop] as Entry).at < oldest) drop++;
     }
     if (drop === 0) return;
+    const freed = sizeOf(stream.entries.slice(0, drop).map((e) => e.data));
     stream.entries.splice(0, drop);
+    stream.bytes -= freed;
+    this.#bytes -= freed;
     stream.startPos = stream.entries[0]?.pos ?? stream.tailPos;
   }
 
@@ -402,7 +459,7 @@ class MemoryStore implements SessionStore {
     for (const stream of this.#streams.values()) {
       if (stream.softDeleted) continue;
       if (expired(stream, now)) {
-        this.#remove(stream);
+        this.#remove(stream, false);
         continue;
       }
       this.#trim(stream, now);
@@ -419,6 +476,48 @@ class MemoryStore implements SessionStore {
   }
 }
 
+/** What a new stream starts from (its fork source's entries, or nothing). */
+interface Inherited {
+  contentType: string;
+  ttlSeconds: number | undefined;
+  expiresAtMs: number | undefined;
+  entries: Entry[];
+  tailPos: number;
+  source: MemoryStream | undefined;
+  fork: ForkOrigin | undefined;
+  ancestors: { instance: string; upTo: number }[];
+}
+
+function newStream(id: string, options: CreateStreamOptions, from: Inherited, requestedExpiresAtMs: number | undefined, now: number): MemoryStream {
+  return {
+    id,
+    instance: newInstance(),
+    contentType: from.contentType,
+    mode: modeOf(from.contentType),
+    createdAt: now,
+    lastAccess: now,
+    ttlSeconds: from.ttlSeconds,
+    expiresAtMs: from.expiresAtMs,
+    requested: { contentType: options.contentType, ttlSeconds: options.ttlSeconds, expiresAtMs: requestedExpiresAtMs, fork: from.fork },
+    closed: options.closed === true,
+    entries: from.entries,
+    startPos: from.entries[0]?.pos ?? from.tailPos,
+    tailPos: from.tailPos,
+    producers: new Map(),
+    ancestors: from.ancestors,
+    bytes: sizeOf(from.entries.map((e) => e.data)),
+    lastStreamSeq: undefined,
+    forks: 0,
+    softDeleted: false,
+    waiters: new Set(),
+  };
+}
+
+/** The bytes entries cost in the store's accounting. */
+function sizeOf(data: readonly Uint8Array[]): number {
+  return data.reduce((sum, d) => sum + d.byteLength + ENTRY_OVERHEAD_BYTES, 0);
+}
+
 function expired(stream: MemoryStream, now: number): boolean {
   if (stream.expiresAtMs !== undefined && now >= stream.expiresAtMs) return true;
   return stream.ttlSeconds !== undefined && now - stream.lastAccess >= stream.ttlSeconds * 1000;
@@ -429,8 +528,8 @@ function info(stream: MemoryStream): StreamInfo {
     id: stream.id,
     instance: stream.instance,
     contentType: stream.contentType,
-    tail: formatOffset(stream.tailPos),
-    start: formatOffset(stream.startPos),
+    tail: formatOffset(stream.instance, stream.tailPos),
+    start: formatOffset(stream.instance, stream.startPos),
     closed: stream.closed,
     ttlSeconds: stream.ttlSeconds,
     expiresAt: stream.expiresAtMs === undefined ? undefined : new Date(stream.expiresAtMs).toISOString(),
@@ -451,6 +550,7 @@ function appendEntries(stream: MemoryStream, data: readonly Uint8Array[], now: n
     if (size === 0) return;
     stream.entries.push({ pos: stream.tailPos, size, data: d, at: now, batchEnd });
     stream.tailPos += size;
+    stream.bytes += d.byteLength + ENTRY_OVERHEAD_BYTES;
   });
 }
 
@@ -472,8 +572,9 @@ function firstEndingAfter(entries: readonly Entry[], position: number): number {
  * messages/bytes of the append starting there. A string is the reason it is invalid.
  */
 function sliceForFork(source: MemoryStream, offset: string | undefined, subOffset: number): { entries: Entry[]; end: number } | string {
-  const at = offset === undefined ? source.tailPos : parseOffset(offset);
+  const at = offset === undefined ? source.tailPos : positionIn(offset, source.instance, source.ancestors);
   if (at === undefined) return `malformed fork offset: ${String(offset)}`;
+  if (at === 'foreign') return 'the fork offset is not an offset of the source stream';
   if (at > source.tailPos) return 'the fork offset is beyond the source stream';
   if (at < source.startPos) return "the fork offset is before the source stream's retained data";
   let end = at;

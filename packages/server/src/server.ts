@@ -1,15 +1,19 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createSessionHost, type SessionHostOptions, type SessionHost } from './host';
 import { memoryStore } from './memory-store';
+import { reportToConsole } from './report';
 import type { Authorize } from './protocol/config';
 import { createProtocolHandler, type ProtocolHandlerOptions } from './protocol/handler';
 import type { SessionStore } from './store';
+import { createWebSocketEndpoint, type WebSocketEndpoint, type WebSocketOptions } from './ws/endpoint';
 
 /**
  * Options of {@link createSessionServer}. Every option is optional.
  * @example
  * createSessionServer({ store: memoryStore(), maxBodyBytes: 256 * 1024, authorize: (req) => req.headers.has('authorization') });
  */
-export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onSessionStream'> {
+export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'store' | 'onSessionStream' | 'onSessionDeleted'> {
   /** Where sessions live. Default: a new {@link memoryStore} (closed by `close()`). */
   store?: SessionStore;
   /** Refuse requests with 401/403. See {@link Authorize}. */
@@ -18,6 +22,10 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
   closeTimeoutMs?: number;
   /** The lease of a running turn, in seconds (see {@link SessionHostOptions.turnLeaseSeconds}). Default 6. */
   turnLeaseSeconds?: number;
+  /** The WebSocket endpoint's options (`docs/websocket-protocol.md`), or `false` for none. */
+  websocket?: WebSocketOptions | false;
+  /** Most turns agents run at once per session on this node (see `SessionHostOptions`). Default 4. */
+  maxConcurrentTurns?: number;
 }
 
 /**
@@ -25,7 +33,7 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
  * @example
  * const server = createSessionServer();
  * server.host.onPrompt(demoAgent());
- * const running = await listen(server.handler, { port: 0 });
+ * const running = await listen(server, { port: 0 }); // HTTP and the WebSocket
  */
 export interface SessionServer {
   /** `(Request) => Promise<Response>`: mount it in node:http ({@link listen}), Express, Hono, Next.js… */
@@ -33,7 +41,19 @@ export interface SessionServer {
   /** The agent API: `host.session(id).startTurn()`, `host.onPrompt(handler)`. */
   readonly host: SessionHost;
   readonly store: SessionStore;
-  /** Stop the host (running turns end), then close the store if the server created it. Idempotent. */
+  /**
+   * The WebSocket endpoint as a node:http `upgrade` listener, over the same store, `authorize`
+   * and limits as `handler`. {@link listen} uses it; elsewhere mount it on the underlying
+   * node:http server (Express: `app.listen(port).on('upgrade', server.upgrade)`; Fastify:
+   * `fastify.server.on('upgrade', server.upgrade)`). Returns `false`, leaving the socket alone,
+   * for other paths (and always with `websocket: false`).
+   */
+  readonly upgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /** The WebSocket endpoint (`undefined` with `websocket: false`). */
+  readonly websocket: WebSocketEndpoint | undefined;
+  /** The `authorize` hook the handler runs (`durableResponse` runs it too). */
+  readonly authorize: Authorize | undefined;
+  /** Close the sockets, stop the host (running turns end), then close the store if the server created it. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -50,26 +70,34 @@ export interface SessionServer {
 export function createSessionServer(options: SessionServerOptions = {}): SessionServer {
   const ownsStore = options.store === undefined;
   const store = options.store ?? memoryStore();
-  const onError = options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error));
+  const onError = options.onError ?? reportToConsole;
   const hostOptions: Parameters<typeof createSessionHost>[0] = { store, onError };
   if (options.closeTimeoutMs !== undefined) hostOptions.closeTimeoutMs = options.closeTimeoutMs;
   if (options.turnLeaseSeconds !== undefined) hostOptions.turnLeaseSeconds = options.turnLeaseSeconds;
+  if (options.maxConcurrentTurns !== undefined) hostOptions.maxConcurrentTurns = options.maxConcurrentTurns;
   const host = createSessionHost(hostOptions);
-  const handler = createProtocolHandler({
+  const protocol: ProtocolHandlerOptions = {
     ...options,
     store,
     onError,
     // Every node's host learns about sessions created here through the store's session index
     // (idempotent: a PUT of an existing session repairs a failed announcement).
-    onSessionStream: (id, stream) => host.registerSession(id, stream.instance),
-  });
+    onSessionStream: (id, stream) => host.registerSession(id, stream.instance, stream.fork === undefined ? undefined : stream.tail),
+    onSessionDeleted: (id) => host.sessionDeleted(id),
+  };
+  const handler = createProtocolHandler(protocol);
+  const websocket = options.websocket === false ? undefined : createWebSocketEndpoint(protocol, options.websocket);
   let closing: Promise<void> | undefined;
   return {
     handler,
     host,
     store,
+    websocket,
+    upgrade: (request, socket, head) => websocket?.upgrade(request, socket, head) ?? false,
+    authorize: options.authorize,
     close() {
       closing ??= (async () => {
+        await websocket?.close();
         await host.close();
         if (ownsStore) await store.close();
       })();

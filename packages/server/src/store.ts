@@ -63,11 +63,14 @@ export interface StreamInfo {
 
 /**
  * The answer to a lookup. `gone`: deleted while forks still reference it (HTTP 410).
+ * `deleted`: no such stream, but one with this id was deleted (a bounded tombstone the store
+ * keeps, so clients can tell "deleted: never re-create" from "unknown"; HTTP 404 `deleted`).
+ * Only `head` reports it; the other methods say `not-found` for a deleted stream.
  * @example
  * const r = await store.head('chat-1');
  * if (r.status === 'not-found') return new Response(null, { status: 404 });
  */
-export type StreamLookup = { status: 'ok'; stream: StreamInfo } | { status: 'not-found' } | { status: 'gone' };
+export type StreamLookup = { status: 'ok'; stream: StreamInfo } | { status: 'not-found' } | { status: 'gone' } | { status: 'deleted' };
 
 /**
  * How to create a stream (HTTP PUT).
@@ -115,6 +118,11 @@ export interface AppendOptions {
   producer?: ProducerTuple;
   /** `Stream-Seq`: must be lexicographically greater than the last one. */
   streamSeq?: string;
+  /**
+   * Refuse the append (`session-full`) when the stream would then hold more than `maxEvents`
+   * entries or more than `maxBytes` bytes (the store's own accounting), checked atomically.
+   */
+  limit?: { maxEvents: number; maxBytes: number };
 }
 
 /**
@@ -135,7 +143,8 @@ export type AppendOutcome =
   | { status: 'stale-epoch'; epoch: number }
   | { status: 'invalid-epoch-seq'; epoch: number; seq: number }
   | { status: 'seq-gap'; expected: number; received: number }
-  | { status: 'stream-seq-regression'; last: string };
+  | { status: 'stream-seq-regression'; last: string }
+  | { status: 'session-full'; limit: 'events' | 'bytes'; max: number };
 
 /**
  * A read from an offset.

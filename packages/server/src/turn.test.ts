@@ -47,6 +47,14 @@ function hostOver(store: SessionStore): SessionHost {
   return host;
 }
 
+/** Turn `t` of agent `a` in session `s`, over a store whose appends fail as `failures` says. */
+async function flakyTurn() {
+  const { store, failures } = flakyStore('s');
+  const host = hostOver(store);
+  const turn = await host.session('s').startTurn({ agentId: 'a', turnId: 't' });
+  return { host, turn, failures };
+}
+
 async function texts(host: SessionHost, id: string): Promise<string[]> {
   const { events } = await host.session(id).read();
   return events.map(({ event }) => {
@@ -57,9 +65,7 @@ async function texts(host: SessionHost, id: string): Promise<string[]> {
 
 describe('turn writer: appends whose outcome is unknown', () => {
   it('a write stored but not acknowledged rejects, and the writes after it are still stored', async () => {
-    const { store, failures } = flakyStore('s');
-    const host = hostOver(store);
-    const turn = await host.session('s').startTurn({ agentId: 'a', turnId: 't' });
+    const { host, turn, failures } = await flakyTurn();
     await turn.write('A');
     failures.after = 3; // every attempt (first and both retries) loses its reply
     await expect(turn.write('B')).rejects.toThrow('ECONNRESET');
@@ -70,9 +76,7 @@ describe('turn writer: appends whose outcome is unknown', () => {
   });
 
   it('the turn.end after such a write is stored (the turn does not stream forever)', async () => {
-    const { store, failures } = flakyStore('s');
-    const host = hostOver(store);
-    const turn = await host.session('s').startTurn({ agentId: 'a', turnId: 't' });
+    const { host, turn, failures } = await flakyTurn();
     failures.after = 3;
     await expect(turn.write('B')).rejects.toThrow('ECONNRESET');
     await turn.end('error', 'store trouble');
@@ -80,9 +84,7 @@ describe('turn writer: appends whose outcome is unknown', () => {
   });
 
   it('a write never stored rejects, and the writes after it are stored without a gap error', async () => {
-    const { store, failures } = flakyStore('s');
-    const host = hostOver(store);
-    const turn = await host.session('s').startTurn({ agentId: 'a', turnId: 't' });
+    const { host, turn, failures } = await flakyTurn();
     failures.before = 3;
     await expect(turn.write('lost')).rejects.toThrow('ECONNREFUSED');
     await turn.write('C');
@@ -91,9 +93,7 @@ describe('turn writer: appends whose outcome is unknown', () => {
   });
 
   it('a reply lost once is retried with the same seq: stored once, reported as written', async () => {
-    const { store, failures } = flakyStore('s');
-    const host = hostOver(store);
-    const turn = await host.session('s').startTurn({ agentId: 'a', turnId: 't' });
+    const { host, turn, failures } = await flakyTurn();
     failures.after = 1;
     await turn.write('B');
     await turn.end('complete');

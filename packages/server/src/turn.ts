@@ -1,5 +1,5 @@
 import type { CancelEvent, SteerEvent, TurnEndReason } from '@durable-session/core';
-import { sleep } from './abort';
+import { retryStoreFailures } from './store-retry';
 import { AsyncQueue } from './async-queue';
 import { turnProducerId } from './lease';
 import { SessionServerError } from './errors';
@@ -33,7 +33,7 @@ export interface TurnWriter {
   readonly ended: boolean;
   /** Append a `delta` with `text`. Rejects with `turn-ended` after `end`. */
   write(text: string): Promise<void>;
-  /** Append an application event `{ ...data, type, turnId, agentId }` (not one of the SDK's types). */
+  /** Append an application event `{ ...data, type, turnId, agentId }` (not one of the SDK's types, `fetch.chunk` aside). */
   emit(type: string, data?: Record<string, unknown>): Promise<void>;
   /** Append `turn.end` (after every pending write). Idempotent: later calls return the first call's promise. */
   end(reason?: TurnEndReason, error?: string): Promise<void>;
@@ -60,7 +60,16 @@ interface TurnOptions {
   onEnd: () => void;
 }
 
-const RETRY_DELAYS_MS = [50, 250];
+/**
+ * The idempotent producer of one agent's writes in one turn. It lives in the server's
+ * reserved namespace (`__`), which clients are refused from, so no client can fence it or
+ * make its writes be dropped as duplicates.
+ * @example
+ * turnProducerId('t1', 'demo'); // '__turn/t1/demo'
+ */
+export function turnProducerId(turnId: string, agentId: string): string {
+  return `__turn/${turnId}/${agentId}`;
+}
 
 /**
  * Create a turn writer. Appends use an idempotent producer per `(turn, agent)`, so a
@@ -119,7 +128,8 @@ class Turn implements TurnControl {
 
   emit(type: string, data: Record<string, unknown> = {}): Promise<void> {
     const event = { ...data, type, turnId: this.turnId, agentId: this.agentId };
-    if (typeof type !== 'string' || type === '' || isSdkEvent(event)) {
+    // `fetch.chunk` is an agent event like `delta` (durableResponse writes it); the others have their own methods.
+    if (typeof type !== 'string' || type === '' || (isSdkEvent(event) && type !== 'fetch.chunk')) {
       return Promise.reject(new SessionServerError('bad-request', `emit() is for application events, not ${JSON.stringify(type)}`));
     }
     return this.#write(event);
@@ -163,20 +173,16 @@ class Turn implements TurnControl {
   async #append(event: Record<string, unknown>, claim: boolean): Promise<void> {
     const producer = { id: this.#producerId, epoch: this.#epoch, seq: this.#seq };
     const entries = [utf8(JSON.stringify(event))];
-    for (let attempt = 0; ; attempt++) {
-      try {
+    try {
+      // A store failure: retry with the same seq, deduplicated if it was written.
+      await retryStoreFailures(async (attempt) => {
         const outcome = await this.#store.append(this.sessionId, { entries, contentType: 'application/json', producer });
         this.#check(outcome.status, claim && attempt === 0);
-        this.#seq++;
-        return;
-      } catch (error) {
-        const delay = RETRY_DELAYS_MS[attempt];
-        if (error instanceof SessionServerError || delay === undefined) {
-          this.#fence();
-          throw error;
-        }
-        await sleep(delay); // a store failure: retry with the same seq, deduplicated if it was written
-      }
+      });
+      this.#seq++;
+    } catch (error) {
+      this.#fence();
+      throw error;
     }
   }
 

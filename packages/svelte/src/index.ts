@@ -2,11 +2,13 @@ import { createSubscriber } from 'svelte/reactivity';
 import {
   createDurableSession,
   lazySession,
+  sessionMethods,
   subscribeFrames,
   type AppEvent,
   type DurableSession,
   type DurableSessionOptions,
   type DurableSessionSource,
+  type SessionMethods,
   type SessionSnapshot,
   type SessionState,
   type Subscribable,
@@ -21,8 +23,7 @@ export type { DurableSession, DurableSessionOptions, DurableSessionSource, Sessi
  * const chat: DurableSessionRune = useDurableSession(session);
  * chat.current.turns;
  */
-export interface DurableSessionRune<E extends AppEvent = never, S extends SessionState = SessionState>
-  extends Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
+export interface DurableSessionRune<E extends AppEvent = never, S extends SessionState = SessionState> extends SessionMethods<E, S> {
   /** The snapshot. Reactive in templates, `$derived` and `$effect`; updates at most once per animation frame. */
   readonly current: SessionSnapshot<S>;
 }
@@ -49,22 +50,19 @@ export interface DurableSessionRune<E extends AppEvent = never, S extends Sessio
 export function useDurableSession<E extends AppEvent = never, S extends SessionState = SessionState>(
   source: DurableSessionSource<E, S>,
 ): DurableSessionRune<E, S> {
-  const h = lazySession(source);
+  const lazy = lazySession(source);
   const subscribe = createSubscriber((update) => {
     let initial = true; // `current` reads the new value itself: skip the synchronous first call
-    const stop = h.subscribe(() => initial || update());
+    const stop = lazy.subscribe(() => initial || update());
     initial = false;
     return stop;
   });
   return {
     get current() {
       subscribe();
-      return h.get();
+      return lazy.get();
     },
-    send: (text, options) => h.run((s) => s.send(text, options)),
-    cancel: (turnId) => h.run((s) => s.cancel(turnId)),
-    steer: (text, turnId) => h.run((s) => s.steer(text, turnId)),
-    emit: (event) => h.run((s) => s.emit(event)),
+    ...sessionMethods<E, S>(lazy.run),
   };
 }
 

@@ -1,18 +1,8 @@
-import type { AnySessionEvent, AppEvent, ConnectionStatus, DurableSession, DurableSessionError, SessionAdapter, SessionSnapshot, SessionState, Turn } from '@durable-session/core';
+import type { ConnectionStatus, DurableSessionError, SessionSnapshot, Turn } from '@durable-session/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import { ref, type ComputedRef } from 'vue';
 import { useDurableSession, type UseDurableSessionReturn } from './index';
-
-interface ToolCall extends AppEvent {
-  type: 'tool.call';
-  name: string;
-}
-interface MyState extends SessionState {
-  tools: string[];
-}
-declare const session: DurableSession<ToolCall, MyState>;
-declare const plain: DurableSession;
-declare const adapter: SessionAdapter<AnySessionEvent<ToolCall>>;
+import { adapter, plain, session, type ToolCall } from '../../../test/support/binding-types';
 
 describe('useDurableSession types', () => {
   it('returns readonly refs and the methods', () => {
@@ -33,8 +23,7 @@ describe('useDurableSession types', () => {
     const chat = useDurableSession(session);
     expectTypeOf(chat.state.value.tools).toEqualTypeOf<string[]>();
     expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<ToolCall>();
-    const fromOptions = useDurableSession({ sessionId: 'chat-1', adapter });
-    expectTypeOf(fromOptions.emit).parameter(0).toEqualTypeOf<ToolCall>();
+    expectTypeOf(useDurableSession({ sessionId: 'chat-1', adapter }).emit).parameter(0).toEqualTypeOf<ToolCall>();
   });
 
   it('accepts a ref or a getter', () => {

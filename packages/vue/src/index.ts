@@ -1,14 +1,14 @@
 import { computed, getCurrentInstance, getCurrentScope, onMounted, onScopeDispose, shallowRef, toValue, watch, type ComputedRef, type MaybeRefOrGetter } from 'vue';
 import {
-  createDurableSession,
   isDurableSession,
-  placeholderSnapshot,
-  subscribeFrames,
+  lazySession,
+  sessionMethods,
   type AppEvent,
   type ConnectionStatus,
-  type DurableSession,
   type DurableSessionError,
   type DurableSessionSource,
+  type LazySession,
+  type SessionMethods,
   type SessionSnapshot,
   type SessionState,
 } from '@durable-session/core';
@@ -20,8 +20,7 @@ export type { DurableSessionSource };
  * @example
  * const { turns, status, send, cancel }: UseDurableSessionReturn = useDurableSession(session);
  */
-export interface UseDurableSessionReturn<E extends AppEvent = never, S extends SessionState = SessionState>
-  extends Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
+export interface UseDurableSessionReturn<E extends AppEvent = never, S extends SessionState = SessionState> extends SessionMethods<E, S> {
   /** The whole snapshot, updated at most once per animation frame. */
   snapshot: ComputedRef<SessionSnapshot<S>>;
   /** The folded state, custom fields included. */
@@ -32,7 +31,7 @@ export interface UseDurableSessionReturn<E extends AppEvent = never, S extends S
   error: ComputedRef<DurableSessionError | undefined>;
 }
 
-const keyOf = <E extends AppEvent, S extends SessionState>(s: DurableSessionSource<E, S>): unknown => (isDurableSession(s) ? s : s.sessionId);
+const keyOf = <E extends AppEvent, S extends SessionState>(source: DurableSessionSource<E, S>): unknown => (isDurableSession(source) ? source : source.sessionId);
 
 /**
  * Use a durable session in a component (or any effect scope). Refs update at most
@@ -56,29 +55,26 @@ const keyOf = <E extends AppEvent, S extends SessionState>(s: DurableSessionSour
 export function useDurableSession<E extends AppEvent = never, S extends SessionState = SessionState>(
   source: MaybeRefOrGetter<DurableSessionSource<E, S>>,
 ): UseDurableSessionReturn<E, S> {
-  const first = toValue(source);
-  const raw = shallowRef(isDurableSession(first) ? first.get() : placeholderSnapshot(first));
-  let current: DurableSession<E, S> | undefined;
-  let key: unknown;
+  // Vue never mounts twice: an owned session closes as soon as its scope is disposed.
+  const open = (next: DurableSessionSource<E, S>): LazySession<E, S> => lazySession(next, { linger: false });
+  let key = keyOf(toValue(source));
+  let lazy = open(toValue(source));
+  const raw = shallowRef(lazy.get());
   let stop: (() => void) | undefined;
-  const connect = (): DurableSession<E, S> => {
-    const src = toValue(source);
-    if (current && Object.is(key, keyOf(src))) return current;
-    stop?.();
-    const owned = !isDurableSession(src);
-    const session = isDurableSession(src) ? src : createDurableSession<E, S>(src);
-    const off = subscribeFrames(session, (s) => (raw.value = s));
-    stop = () => {
-      off();
-      if (owned) void session.close();
-    };
-    return ((key = keyOf(src)), (current = session));
+  const connect = (): void => {
+    const next = toValue(source);
+    if (!Object.is(key, keyOf(next))) {
+      stop?.();
+      stop = undefined;
+      key = keyOf(next);
+      lazy = open(next);
+    }
+    stop ??= lazy.subscribe(() => (raw.value = lazy.get()));
   };
   const start = (): unknown => watch(() => keyOf(toValue(source)), connect, { immediate: true });
   if (getCurrentInstance()) onMounted(start);
   else if (typeof window !== 'undefined') start();
   if (getCurrentScope()) onScopeDispose(() => (stop?.(), (stop = undefined)));
-  const session = (): DurableSession<E, S> => current ?? connect();
   const snapshot = computed(() => raw.value);
   return {
     snapshot,
@@ -87,9 +83,6 @@ export function useDurableSession<E extends AppEvent = never, S extends SessionS
     status: computed(() => raw.value.status),
     activeTurnId: computed(() => raw.value.activeTurnId),
     error: computed(() => raw.value.error),
-    send: (text, options) => session().send(text, options),
-    cancel: (turnId) => session().cancel(turnId),
-    steer: (text, turnId) => session().steer(text, turnId),
-    emit: (event) => session().emit(event),
+    ...sessionMethods<E, S>((method) => lazy.run(method)),
   };
 }

@@ -2,7 +2,7 @@ import type { SessionSnapshot } from '@durable-session/core';
 import { useState } from 'react';
 import { copyText } from '../shared/clipboard';
 import type { NetworkState } from '../shared/network';
-import { PAGES, pageUrl, shareUrl, type PageId } from '../shared/session-url';
+import { PAGES, pageUrl, shareUrl, TRANSPORTS, transportFromUrl, type PageId } from '../shared/session-url';
 import { STATUS_TEXT, tabText } from '../shared/view';
 
 interface Props {
@@ -12,7 +12,7 @@ interface Props {
   onDrop(): void;
 }
 
-/** Framework switch, connection badge, share link, new session and the "drop connection" switch. */
+/** Framework and transport switches, connection badge, share link, new session and the "drop connection" switch. */
 export function SessionBar({ page, snapshot, network, onDrop }: Props) {
   const [copied, setCopied] = useState<'' | 'copied' | 'select it'>('');
   const link = shareUrl(snapshot.sessionId);
@@ -27,6 +27,13 @@ export function SessionBar({ page, snapshot, network, onDrop }: Props) {
           {PAGES.map((p) => (
             <a key={p.id} href={pageUrl(p.path, snapshot.sessionId)} aria-current={p.id === page ? 'page' : undefined} data-testid={`page-${p.id}`}>
               {p.label}
+            </a>
+          ))}
+        </nav>
+        <nav className="frameworks" aria-label="Transport">
+          {TRANSPORTS.map((t) => (
+            <a key={t.id} href={pageUrl(window.location.pathname, snapshot.sessionId, t.id)} aria-current={t.id === transportFromUrl() ? 'page' : undefined} data-testid={`transport-${t.id}`}>
+              {t.label}
             </a>
           ))}
         </nav>

@@ -1,6 +1,7 @@
-import { httpAdapter, type DurableSessionOptions, type SessionEvent } from '@durable-session/core';
+import { httpAdapter, type DurableSessionOptions, type SessionAdapter, type SessionEvent } from '@durable-session/core';
+import { websocketAdapter } from '@durable-session/core/websocket';
 import { networkSwitch, type NetworkSwitch } from './network';
-import { sessionIdFromUrl } from './session-url';
+import { sessionIdFromUrl, transportFromUrl, type TransportId } from './session-url';
 
 /** What every page of the playground starts from. */
 export interface PlaygroundPage {
@@ -12,16 +13,23 @@ export interface PlaygroundPage {
 }
 
 /**
- * The session of this page (from `?session=`, created when missing), read and written
- * over HTTP on this origin through the demo network switch.
+ * The session of this page (from `?session=`, created when missing), read and written on this
+ * origin over the page's transport (`?transport=`) through the demo network switch.
  */
 export function openPlaygroundPage(): PlaygroundPage {
   const sessionId = sessionIdFromUrl();
-  const network = networkSwitch(httpAdapter<SessionEvent>({ baseUrl: window.location.origin }));
+  const network = networkSwitch(adapterFor(transportFromUrl()));
   return {
     sessionId,
     network,
     // A demo: reconnect quickly (the default caps the backoff at 10 s).
     options: { sessionId, adapter: network.adapter, reconnect: { initialDelayMs: 200, maxDelayMs: 3000 } },
   };
+}
+
+/** The adapter of a transport: HTTP with SSE or long-poll live reads, or the WebSocket at `/v1/socket`. */
+export function adapterFor(transport: TransportId): SessionAdapter<SessionEvent> {
+  if (transport !== 'websocket') return httpAdapter<SessionEvent>({ baseUrl: window.location.origin, live: transport });
+  const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+  return websocketAdapter<SessionEvent>({ url: `${scheme}://${window.location.host}/v1/socket`, reconnect: { initialDelayMs: 200, maxDelayMs: 3000 } });
 }

@@ -31,9 +31,25 @@ export function sessionIdFromUrl(): string {
   return id;
 }
 
-/** The URL of a page of the playground showing `sessionId` (same origin). */
-export function pageUrl(path: string, sessionId: string): string {
-  return `${path}?session=${encodeURIComponent(sessionId)}`;
+/** How the page reaches the server (`?transport=`): SSE (the default), long-polling, or one WebSocket. */
+export const TRANSPORTS = [
+  { id: 'sse', label: 'SSE' },
+  { id: 'long-poll', label: 'Long-poll' },
+  { id: 'websocket', label: 'WebSocket' },
+] as const;
+
+/** One of {@link TRANSPORTS}' ids. */
+export type TransportId = (typeof TRANSPORTS)[number]['id'];
+
+/** The transport of this page: `?transport=` when it is a known one, else SSE. */
+export function transportFromUrl(): TransportId {
+  const given = new URL(window.location.href).searchParams.get('transport');
+  return TRANSPORTS.find((t) => t.id === given)?.id ?? 'sse';
+}
+
+/** The URL of a page of the playground showing `sessionId` (same origin), over `transport` (default: this page's). */
+export function pageUrl(path: string, sessionId: string, transport: TransportId = transportFromUrl()): string {
+  return `${path}?session=${encodeURIComponent(sessionId)}${transport === 'sse' ? '' : `&transport=${transport}`}`;
 }
 
 /** The absolute link to this page and session, to open it elsewhere. */

@@ -1,12 +1,13 @@
 // Real-browser harness: one node:http server on 127.0.0.1:0 serving the test page (bundled with
-// esbuild from core's sources) and our session server's handler for /v1/..., with the demo agent
-// on the host; one headless Chromium (the system's, never downloaded). Tabs are pages of one
+// esbuild from core's sources) and our session server's handler for /v1/... (and its WebSocket), with the demo agent
+// on the host; one headless Chromium (the system's, found by test/support/chromium.ts, never downloaded). Tabs are pages of one
 // browser context, so they share BroadcastChannel, Web Locks and IndexedDB like real tabs.
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createSessionServer, demoAgent, listen, type ListeningServer, type PromptHandler, type SessionServer } from '@durable-session/server';
 import type { PageSnap } from './page';
+import { launchChromium } from '../../support/chromium';
 
 /** Live reads (`GET …?live=…`) that reached the server for one session. */
 export interface ReadCount {
@@ -29,16 +30,6 @@ export interface Harness {
   log(sessionId: string): Promise<{ type: string; turnId?: string; text?: string; reason?: string }[]>;
   close(): Promise<void>;
 }
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Bundle the test page from core's sources (browser, ESM). */
 export async function bundlePage(): Promise<string> {
@@ -98,8 +89,8 @@ export async function startHarness(options: { agent?: PromptHandler } = {}): Pro
       throw e;
     }
   };
-  const running: ListeningServer = await listen(handler, { port: 0, host: '127.0.0.1', onError: (e) => console.error('[listen]', e) });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const running: ListeningServer = await listen({ handler, upgrade: server.upgrade }, { port: 0, host: '127.0.0.1', onError: (e) => console.error('[listen]', e) });
+  const browser = await launchChromium();
   const context = await browser.newContext();
   context.setDefaultTimeout(10_000);
 

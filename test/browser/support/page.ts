@@ -1,7 +1,8 @@
 // The test page: one durable session over the page's own origin, exposed on `window` for
 // Playwright (tests in test/browser, bench/tabs.bench.mjs). Bundled by esbuild from core's sources.
-// Query: `?session=<id>` (required), `&tabs=false` (solo), `&live=long-poll`.
+// Query: `?session=<id>` (required), `&tabs=false` (solo), `&live=long-poll`, `&live=websocket` (the socket adapter).
 import { createDurableSession, httpAdapter, type DurableSession, type SessionSnapshot } from '../../../packages/core/src/index';
+import { websocketAdapter } from '../../../packages/core/src/websocket';
 
 /** One event as this page applied it, with the time it was applied (ms since the epoch, sub-ms). */
 export interface Applied {
@@ -34,7 +35,10 @@ declare global {
 const query = new URLSearchParams(location.search);
 const session = createDurableSession({
   sessionId: query.get('session') ?? 'default',
-  adapter: httpAdapter({ baseUrl: location.origin, live: query.get('live') === 'long-poll' ? 'long-poll' : 'sse' }),
+  adapter:
+    query.get('live') === 'websocket'
+      ? websocketAdapter({ url: `ws://${location.host}/v1/socket` })
+      : httpAdapter({ baseUrl: location.origin, live: query.get('live') === 'long-poll' ? 'long-poll' : 'sse' }),
   tabs: query.get('tabs') !== 'false',
 });
 const now = (): number => performance.timeOrigin + performance.now();

@@ -26,9 +26,12 @@ export const withoutMarkers = (text: string): string => text.replace(/[*`#-]/g, 
 export class ChatPage {
   /** Uncaught exceptions of the page. */
   readonly errors: string[] = [];
+  /** URLs of the WebSockets this page opened. */
+  readonly sockets: string[] = [];
 
   private constructor(readonly page: Page) {
     page.on('pageerror', (error) => this.errors.push(error.message));
+    page.on('websocket', (socket) => this.sockets.push(socket.url()));
   }
 
   /** Open `url` in a new tab of `context` and wait until the chat rendered. */

@@ -1,15 +1,15 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { startPlayground, type Playground } from '../../../playground/server/index';
-import { launchChromium } from './chromium';
+import { launchChromium } from '../../support/chromium';
 
 /** What a test file of the e2e project runs against. */
 export interface E2E {
   /** The playground server (session API, agent, built app) on 127.0.0.1. */
   readonly playground: Playground;
   readonly browser: Browser;
-  /** A fresh session id and its URL on one page of the playground. */
-  newSession(page: { id: string; path: string }): { sessionId: string; url: string };
+  /** A fresh session id and its URL on one page of the playground, over a transport (default SSE). */
+  newSession(page: { id: string; path: string; transport?: 'sse' | 'long-poll' | 'websocket' }): { sessionId: string; url: string };
 }
 
 /**
@@ -39,9 +39,10 @@ export function e2e(): E2E {
     get browser() {
       return started(browser);
     },
-    newSession({ id, path }) {
+    newSession({ id, path, transport = 'sse' }) {
       const sessionId = `e2e-${id}-${Date.now().toString(36)}-${++sessions}`;
-      return { sessionId, url: `${started(playground).url}${path}?session=${sessionId}` };
+      const query = transport === 'sse' ? '' : `&transport=${transport}`;
+      return { sessionId, url: `${started(playground).url}${path}?session=${sessionId}${query}` };
     },
   };
 }

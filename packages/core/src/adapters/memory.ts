@@ -33,7 +33,7 @@ interface Log<E> {
 }
 
 /** Offsets are the event count, zero-padded so that they sort lexicographically. */
-const toOffset = (n: number): string => String(n).padStart(16, '0');
+const toOffset = (count: number): string => String(count).padStart(16, '0');
 
 /**
  * An in-process {@link SessionAdapter}: ordered logs with offsets, live reads that wake on
@@ -49,30 +49,30 @@ const toOffset = (n: number): string => String(n).padStart(16, '0');
 export function memoryAdapter<E = SessionEvent | AppEvent>(): MemoryAdapter<E> {
   const logs = new Map<string, Log<E>>();
   const log = (id: string): Log<E> => {
-    let l = logs.get(id);
-    if (!l) logs.set(id, (l = { events: [], start: 0, closed: false, wake: new Set(), producers: new Map() }));
-    return l;
+    let stream = logs.get(id);
+    if (!stream) logs.set(id, (stream = { events: [], start: 0, closed: false, wake: new Set(), producers: new Map() }));
+    return stream;
   };
-  const notify = (l: Log<E>): void => {
-    for (const w of l.wake) w();
+  const notify = (stream: Log<E>): void => {
+    for (const wakeUp of stream.wake) wakeUp();
   };
-  const end = (l: Log<E>): number => l.start + l.events.length;
+  const end = (stream: Log<E>): number => stream.start + stream.events.length;
 
   return {
     async *read(id, offset, { live, signal }): AsyncGenerator<ReadBatch<E>, void, undefined> {
-      const l = log(id);
-      let from = offset === '-1' ? l.start : Number(offset);
+      const stream = log(id);
+      let from = offset === '-1' ? stream.start : Number(offset);
       if (!Number.isInteger(from) || from < 0) throw new DurableSessionError('http', `bad offset ${offset}`, { status: 400 });
       // Beyond the tail: this log is not the one the offset came from (e.g. a new page's log).
-      if (from > end(l)) throw new DurableSessionError('gone', `offset ${offset} is beyond the tail`, { status: 400 });
+      if (from > end(stream)) throw new DurableSessionError('gone', `offset ${offset} is beyond the tail`, { status: 400 });
       let first = true;
       while (!signal.aborted) {
-        if (from < l.start) throw new DurableSessionError('gone', `offset ${offset} is no longer held`, { status: 410 });
-        const to = end(l);
-        if (first || to > from || l.closed) {
+        if (from < stream.start) throw new DurableSessionError('gone', `offset ${offset} is no longer held`, { status: 410 });
+        const to = end(stream);
+        if (first || to > from || stream.closed) {
           first = false;
-          const { closed } = l;
-          const events = l.events.slice(from - l.start, to - l.start);
+          const { closed } = stream;
+          const events = stream.events.slice(from - stream.start, to - stream.start);
           from = to;
           yield { events, offset: toOffset(to), upToDate: true, closed };
           if (closed || !live) return;
@@ -80,11 +80,11 @@ export function memoryAdapter<E = SessionEvent | AppEvent>(): MemoryAdapter<E> {
         }
         await new Promise<void>((resolve) => {
           const done = (): void => {
-            l.wake.delete(done);
+            stream.wake.delete(done);
             signal.removeEventListener('abort', done);
             resolve();
           };
-          l.wake.add(done);
+          stream.wake.add(done);
           signal.addEventListener('abort', done);
         });
       }
@@ -92,30 +92,30 @@ export function memoryAdapter<E = SessionEvent | AppEvent>(): MemoryAdapter<E> {
 
     async append(id, event, { producerId, epoch, seq }) {
       await Promise.resolve();
-      const l = log(id);
-      if (l.closed) throw new DurableSessionError('conflict', 'stream closed', { status: 409 });
-      const p = l.producers.get(producerId);
-      if (p && epoch < p.epoch) throw new DurableSessionError('unauthorized', 'stale producer epoch', { status: 403 });
-      const last = p && epoch === p.epoch ? p.seq : -1;
+      const stream = log(id);
+      if (stream.closed) throw new DurableSessionError('conflict', 'stream closed', { status: 409 });
+      const producer = stream.producers.get(producerId);
+      if (producer && epoch < producer.epoch) throw new DurableSessionError('unauthorized', 'stale producer epoch', { status: 403 });
+      const last = producer && epoch === producer.epoch ? producer.seq : -1;
       if (seq <= last) return; // a retry: already appended
-      if (seq !== last + 1) throw new DurableSessionError(p && epoch > p.epoch ? 'http' : 'conflict', `expected seq ${last + 1}, got ${seq}`, { status: p && epoch > p.epoch ? 400 : 409 });
-      l.producers.set(producerId, { epoch, seq });
-      l.events.push(structuredClone(event));
-      notify(l);
+      if (seq !== last + 1) throw new DurableSessionError(producer && epoch > producer.epoch ? 'http' : 'conflict', `expected seq ${last + 1}, got ${seq}`, { status: producer && epoch > producer.epoch ? 400 : 409 });
+      stream.producers.set(producerId, { epoch, seq });
+      stream.events.push(structuredClone(event));
+      notify(stream);
     },
 
     events: (id) => [...log(id).events],
     tail: (id) => toOffset(end(log(id))),
     truncate(id, count) {
-      const l = log(id);
-      const drop = Math.min(Math.max(count - l.start, 0), l.events.length);
-      l.events.splice(0, drop);
-      l.start += drop;
+      const stream = log(id);
+      const drop = Math.min(Math.max(count - stream.start, 0), stream.events.length);
+      stream.events.splice(0, drop);
+      stream.start += drop;
     },
     closeStream(id) {
-      const l = log(id);
-      l.closed = true;
-      notify(l);
+      const stream = log(id);
+      stream.closed = true;
+      notify(stream);
     },
   };
 }

@@ -1,96 +1,141 @@
-import { isValidContentType, mediaType, modeOf } from '../content-type';
-import { SessionServerError } from '../errors';
-import type { AppendOptions, ProducerTuple } from '../store';
-import { isSdkEvent, problemWithEvent } from '../validate-events';
+import { appendToSession, authorizedEvents, prepareEvents, type AppendRequest } from '../append-path';
+import { isValidContentType, modeOf } from '../content-type';
+import { SessionServerError, type SessionServerErrorCode } from '../errors';
+import type { AppendOutcome, ProducerTuple } from '../store';
 import { readRequestBody } from './body';
-import { authorizeRequest, positionHeaders, requireStream, type HandlerConfig } from './config';
+import { authorizeRequest, positionHeaders, type HandlerConfig } from './config';
 import { H, isTrue } from './headers';
 import { parseJsonMessages } from './json-body';
 import { emptyResponse, errorResponse } from './responses';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d*)$/;
 
-/** POST: append (JSON mode: an array appends each element), close, or both, atomically. */
+/**
+ * What an append asks for, whatever carried it (an HTTP POST, a WebSocket `append` frame):
+ * its JSON messages (already parsed) or byte chunk, their content type, and the protocol's fields.
+ */
+export interface AppendInput {
+  /** JSON messages (`values`), one byte chunk (`bytes`), or nothing (a close). */
+  body: { values: unknown[] } | { bytes: Uint8Array } | undefined;
+  contentType: string | undefined;
+  close: boolean;
+  producer: ProducerTuple | undefined;
+  streamSeq: string | undefined;
+}
+
+/**
+ * POST: append (JSON mode: an array appends each element), close, or both, atomically.
+ * The body is read and parsed here; everything else is {@link appendFromInput}'s.
+ */
 export async function handleAppend(request: Request, id: string, config: HandlerConfig): Promise<Response> {
   const headers = request.headers;
   const close = isTrue(headers.get(H.closed));
   const producer = parseProducer(headers);
   const streamSeq = headers.get(H.seq) ?? undefined;
   if (streamSeq === '') throw new SessionServerError('bad-request', 'Stream-Seq must not be empty');
-  const body = await readRequestBody(request, config.maxBodyBytes);
-  const stream = await requireStream(config, id, false);
-
-  const options: AppendOptions = { entries: [], close };
-  if (producer !== undefined) options.producer = producer;
-  if (streamSeq !== undefined) options.streamSeq = streamSeq;
-  let control = close;
-  if (body.byteLength === 0) {
-    if (!close) throw new SessionServerError('empty-body', 'an append needs a body (an empty body is only valid with Stream-Closed: true)');
-  } else {
-    const contentType = headers.get('content-type');
-    if (contentType === null) throw new SessionServerError('bad-request', 'an append with a body needs a Content-Type');
-    if (!isValidContentType(contentType)) throw new SessionServerError('bad-request', `invalid Content-Type: ${contentType}`);
-    if (mediaType(contentType) !== mediaType(stream.contentType)) {
-      if (stream.closed) return closedResponse(stream.tail);
-      return errorResponse('content-type-mismatch', `the stream's content type is ${stream.contentType}`);
-    }
-    options.contentType = contentType;
-    if (modeOf(stream.contentType) === 'json') {
-      const messages = parseJsonMessages(body, { allowEmptyArray: false });
-      for (const value of messages.values) {
-        const problem = config.validateEvents ? problemWithEvent(value) : undefined;
-        if (problem !== undefined) throw new SessionServerError('invalid-event', problem);
-        if (isSdkEvent(value) && (value.type === 'cancel' || value.type === 'steer')) control = true;
-      }
-      options.entries = messages.entries;
-    } else {
-      options.entries = [body];
-    }
+  const body = await readRequestBody(request, config.maxBodyBytes, config.bodyTimeoutMs);
+  const contentType = body.byteLength === 0 ? undefined : (headers.get('content-type') ?? undefined);
+  if (body.byteLength === 0 && !close) {
+    throw new SessionServerError('empty-body', 'an append needs a body (an empty body is only valid with Stream-Closed: true)');
   }
-  await authorizeRequest(config, request, id, control ? 'control' : 'append');
+  if (body.byteLength > 0 && contentType === undefined) throw new SessionServerError('bad-request', 'an append with a body needs a Content-Type');
+  if (contentType !== undefined && !isValidContentType(contentType)) throw new SessionServerError('bad-request', `invalid Content-Type: ${contentType}`);
+  const json = contentType !== undefined && modeOf(contentType) === 'json';
+  const input: AppendInput = {
+    body: json ? { values: parseJsonMessages(body, { allowEmptyArray: false }) } : body.byteLength > 0 ? { bytes: body } : undefined,
+    contentType,
+    close,
+    producer,
+    streamSeq,
+  };
+  const outcome = await appendFromInput(config, request, id, input);
+  return appendResponse(id, outcome, producer !== undefined && input.body !== undefined);
+}
 
-  const outcome = await config.store.append(id, options);
+/**
+ * The transport-independent append: event checks and limits, `authorize` (with the parsed
+ * events), then the store's append through {@link appendToSession}. HTTP and the WebSocket
+ * endpoint both go through it. Throws a {@link SessionServerError} for a refused request.
+ */
+export async function appendFromInput(config: HandlerConfig, request: Request, id: string, input: AppendInput): Promise<AppendOutcome> {
+  const { close } = input;
+  const json = input.body !== undefined && 'values' in input.body;
+  const events = input.body !== undefined && 'values' in input.body
+    ? prepareEvents(input.body.values, { sessionStreams: config.sessionStreams, maxEvents: config.maxEventsPerAppend })
+    : undefined;
+  const asked = authorizedEvents(events?.values ?? [], { json, close, sessionStreams: config.sessionStreams });
+  const caller = await authorizeRequest(config, request, id, asked.action, asked.events);
+  const bytes = input.body !== undefined && 'bytes' in input.body ? input.body.bytes : undefined;
+  const appendRequest: AppendRequest = {
+    sessionId: id,
+    caller,
+    body: events !== undefined ? { kind: 'json', events } : bytes !== undefined ? { kind: 'bytes', data: bytes } : { kind: 'none' },
+    contentType: input.contentType,
+    close,
+    producer: input.producer,
+    streamSeq: input.streamSeq,
+  };
+  const limits = { maxEventsPerAppend: config.maxEventsPerAppend, maxSessionEvents: config.maxSessionEvents, maxSessionBytes: config.maxSessionBytes };
+  return appendToSession({ store: config.store, limits, sessionStreams: config.sessionStreams }, appendRequest);
+}
+
+/** The HTTP answer to an append's outcome (`withProducer`: 200 with the producer headers). */
+function appendResponse(id: string, outcome: AppendOutcome, withProducer: boolean): Response {
+  if (!isAccepted(outcome)) {
+    const refusal = appendRefusal(id, outcome);
+    return errorResponse(refusal.code, refusal.message, refusal.headers);
+  }
+  const headers = positionHeaders(outcome.tail, outcome.closed);
+  if (outcome.producer !== undefined) {
+    headers[H.producerEpoch] = String(outcome.producer.epoch);
+    headers[H.producerSeq] = String(outcome.producer.seq);
+  }
+  return emptyResponse(outcome.status === 'appended' && withProducer ? 200 : 204, headers);
+}
+
+/** Why an append outcome is an error: its code, message and protocol headers. */
+export interface AppendRefusal {
+  code: SessionServerErrorCode;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/** An outcome that wrote the append (or found it already written: a producer's retry). */
+export type AcceptedAppend = Extract<AppendOutcome, { status: 'appended' | 'duplicate' }>;
+
+/** Whether the append was written (or already had been). */
+export function isAccepted(outcome: AppendOutcome): outcome is AcceptedAppend {
+  return outcome.status === 'appended' || outcome.status === 'duplicate';
+}
+
+/** The error a refused append answers with: one mapping for every transport. */
+export function appendRefusal(id: string, outcome: Exclude<AppendOutcome, AcceptedAppend>): AppendRefusal {
+  const refuse = (code: SessionServerErrorCode, message: string, headers: Record<string, string> = {}): AppendRefusal => ({ code, message, headers });
   switch (outcome.status) {
-    case 'appended': {
-      const responseHeaders = positionHeaders(outcome.tail, outcome.closed);
-      if (outcome.producer !== undefined) {
-        responseHeaders[H.producerEpoch] = String(outcome.producer.epoch);
-        responseHeaders[H.producerSeq] = String(outcome.producer.seq);
-      }
-      return emptyResponse(producer !== undefined && options.entries.length > 0 ? 200 : 204, responseHeaders);
-    }
-    case 'duplicate':
-      return emptyResponse(204, {
-        ...positionHeaders(outcome.tail, outcome.closed),
-        [H.producerEpoch]: String(outcome.producer.epoch),
-        [H.producerSeq]: String(outcome.producer.seq),
-      });
     case 'not-found':
-      return errorResponse('not-found', `no session ${id}`);
+      return refuse('not-found', `no session ${id}`);
     case 'gone':
-      return errorResponse('gone', `session ${id} was deleted`);
+      return refuse('gone', `session ${id} was deleted`);
     case 'closed':
-      return closedResponse(outcome.tail);
+      return refuse('stream-closed', 'the stream is closed', positionHeaders(outcome.tail, true));
     case 'content-type-mismatch':
-      return errorResponse('content-type-mismatch', `the stream's content type is ${outcome.contentType}`);
+      return refuse('content-type-mismatch', `the stream's content type is ${outcome.contentType}`);
     case 'stale-epoch':
-      return errorResponse('producer-stale-epoch', `producer epoch is stale; the current epoch is ${outcome.epoch}`, {
+      return refuse('producer-stale-epoch', `producer epoch is stale; the current epoch is ${outcome.epoch}`, {
         [H.producerEpoch]: String(outcome.epoch),
       });
     case 'invalid-epoch-seq':
-      return errorResponse('bad-request', `a new producer epoch (${outcome.epoch}) must start at Producer-Seq 0, not ${outcome.seq}`);
+      return refuse('bad-request', `a new producer epoch (${outcome.epoch}) must start at Producer-Seq 0, not ${outcome.seq}`);
     case 'seq-gap':
-      return errorResponse('producer-seq-gap', `expected Producer-Seq ${outcome.expected}, received ${outcome.received}`, {
+      return refuse('producer-seq-gap', `expected Producer-Seq ${outcome.expected}, received ${outcome.received}`, {
         [H.producerExpectedSeq]: String(outcome.expected),
         [H.producerReceivedSeq]: String(outcome.received),
       });
     case 'stream-seq-regression':
-      return errorResponse('sequence-conflict', `Stream-Seq must be greater than ${outcome.last}`);
+      return refuse('sequence-conflict', `Stream-Seq must be greater than ${outcome.last}`);
+    case 'session-full':
+      return refuse('session-full', `the session holds its maximum of ${outcome.max} ${outcome.limit}`);
   }
-}
-
-function closedResponse(tail: string): Response {
-  return errorResponse('stream-closed', 'the stream is closed', positionHeaders(tail, true));
 }
 
 /** `Producer-Id`, `Producer-Epoch`, `Producer-Seq`: all three or none (400). */

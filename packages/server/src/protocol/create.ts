@@ -2,12 +2,12 @@ import { isValidContentType, modeOf } from '../content-type';
 import { SessionServerError } from '../errors';
 import { parseOffset } from '../offsets';
 import type { CreateStreamOptions } from '../store';
-import { problemWithEvent } from '../validate-events';
+import { authorizedEvents, checkCaller, prepareEvents } from '../append-path';
 import { readRequestBody } from './body';
 import { authorizeRequest, requireStream, type HandlerConfig } from './config';
 import { H, isTrue } from './headers';
 import { parseJsonMessages } from './json-body';
-import { emptyResponse, errorResponse } from './responses';
+import { emptyResponse, errorResponse, utf8 } from './responses';
 import { streamIdOf } from './routes';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d*)$/;
@@ -28,13 +28,18 @@ export async function handleCreate(request: Request, id: string, config: Handler
   }
 
   const fork = parseForkHeaders(headers, config);
-  const body = await readRequestBody(request, config.maxBodyBytes);
-  await authorizeRequest(config, request, id, 'create');
+  const body = await readRequestBody(request, config.maxBodyBytes, config.bodyTimeoutMs);
+  // Parsed before `authorize` (which sees the events) when the request says JSON; a fork
+  // without Content-Type inherits its source's type, known only after authorizing the fork.
+  let values = contentType !== undefined && modeOf(contentType) === 'json' ? jsonValues(body, config) : undefined;
+  const asked = authorizedEvents(values ?? [], { json: values !== undefined, close: false, sessionStreams: config.sessionStreams });
+  const caller = await authorizeRequest(config, request, id, 'create', asked.events);
   if (fork !== undefined) await authorizeRequest(config, request, fork.source, 'read');
-
-  // A fork without Content-Type inherits its source's: its body is parsed in that mode.
   const effectiveType = contentType ?? (fork === undefined ? 'application/octet-stream' : (await sourceType(config, fork.source)));
-  const options: CreateStreamOptions = { closed: isTrue(headers.get(H.closed)), entries: entriesOf(body, effectiveType, config) };
+  if (values === undefined && modeOf(effectiveType) === 'json') values = jsonValues(body, config);
+  if (values !== undefined) checkCaller(caller, values);
+  const entries = values === undefined ? (body.byteLength === 0 ? [] : [body]) : values.map((v) => utf8(JSON.stringify(v)));
+  const options: CreateStreamOptions = { closed: isTrue(headers.get(H.closed)), entries };
   if (contentType !== undefined) options.contentType = contentType;
   if (ttl !== null) options.ttlSeconds = Number(ttl);
   if (expiresAt !== null) options.expiresAt = expiresAt;
@@ -99,22 +104,16 @@ async function sourceType(config: HandlerConfig, source: string): Promise<string
     return (await requireStream(config, source, false)).contentType;
   } catch (error) {
     // Creating a fork of a deleted stream is a conflict (PROTOCOL.md §4.2), not a 410.
-    if (error instanceof SessionServerError && error.code === 'gone') throw new SessionServerError('conflict', error.message);
+    if (SessionServerError.isInstance(error) && error.code === 'gone') throw new SessionServerError('conflict', error.message);
     throw error;
   }
 }
 
-function entriesOf(body: Uint8Array, contentType: string, config: HandlerConfig): Uint8Array[] {
+/** The checked JSON messages of a PUT body (none when it is empty). */
+function jsonValues(body: Uint8Array, config: HandlerConfig): unknown[] {
   if (body.byteLength === 0) return [];
-  if (modeOf(contentType) === 'bytes') return [body];
-  const messages = parseJsonMessages(body, { allowEmptyArray: true });
-  if (config.validateEvents) {
-    for (const value of messages.values) {
-      const problem = problemWithEvent(value);
-      if (problem !== undefined) throw new SessionServerError('invalid-event', problem);
-    }
-  }
-  return messages.entries;
+  const values = parseJsonMessages(body, { allowEmptyArray: true });
+  return prepareEvents(values, { sessionStreams: config.sessionStreams, maxEvents: config.maxEventsPerAppend }).values;
 }
 
 function badRequest(message: string): SessionServerError {

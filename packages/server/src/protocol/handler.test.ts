@@ -17,12 +17,19 @@ afterEach(async () => {
   expect(reported.splice(0)).toEqual([]);
 });
 
+/** A generic Durable Streams handler (`sessionStreams: false`): these are protocol tests; session rules are in session-streams.test.ts. */
 function setup(options: Partial<ProtocolHandlerOptions> = {}) {
   const store = memoryStore();
   stores.push(store);
-  const handler = createProtocolHandler({ store, onError: (e) => reported.push(e), ...options });
+  const handler = createProtocolHandler({ store, onError: (e) => reported.push(e), sessionStreams: false, ...options });
   const call = (path: string, init: RequestInit = {}): Promise<Response> => handler(new Request(`${BASE}${path}`, init));
-  return { store, handler, call };
+  /** The offset of `position` in stream `id` as it is now. */
+  const at = async (id: string, position: number): Promise<string> => {
+    const head = await store.head(id);
+    if (head.status !== 'ok') throw new Error(head.status);
+    return formatOffset(head.stream.instance, position);
+  };
+  return { store, handler, call, at };
 }
 
 async function errorOf(response: Response): Promise<{ code: string; message: string }> {
@@ -33,19 +40,19 @@ async function errorOf(response: Response): Promise<{ code: string; message: str
 
 describe('create, append and read (JSON mode)', () => {
   it('flattens one array level per append and reads the messages back as one JSON array', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     const put = await call('/chat', { method: 'PUT', headers: JSON_TYPE, body: '[{"type":"a"}]' });
     expect(put.status).toBe(201);
     expect(put.headers.get('location')).toBe(`${BASE}/chat`);
-    expect(put.headers.get('stream-next-offset')).toBe(formatOffset(1));
+    expect(put.headers.get('stream-next-offset')).toBe(await at('chat', 1));
     const post = await call('/chat', { method: 'POST', headers: JSON_TYPE, body: '[{"type":"b"},[1,2]]' });
     expect(post.status).toBe(204);
-    expect(post.headers.get('stream-next-offset')).toBe(formatOffset(3));
+    expect(post.headers.get('stream-next-offset')).toBe(await at('chat', 3));
     const get = await call('/chat?offset=-1');
     expect(get.status).toBe(200);
     expect(get.headers.get('stream-up-to-date')).toBe('true');
     expect(await get.json()).toEqual([{ type: 'a' }, { type: 'b' }, [1, 2]]);
-    const after = await call(`/chat?offset=${formatOffset(1)}`);
+    const after = await call(`/chat?offset=${await at('chat', 1)}`);
     expect(await after.json()).toEqual([{ type: 'b' }, [1, 2]]);
   });
 
@@ -70,11 +77,11 @@ describe('create, append and read (JSON mode)', () => {
   });
 
   it('answers offset=now with [] and the tail, and resumes from there', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '[1,2]' });
     const now = await call('/s?offset=now');
     expect(await now.text()).toBe('[]');
-    expect(now.headers.get('stream-next-offset')).toBe(formatOffset(2));
+    expect(now.headers.get('stream-next-offset')).toBe(await at('s', 2));
     expect(now.headers.get('cache-control')).toBe('no-store');
     await call('/s', { method: 'POST', headers: JSON_TYPE, body: '3' });
     expect(await (await call(`/s?offset=${now.headers.get('stream-next-offset') ?? ''}`)).json()).toEqual([3]);
@@ -139,13 +146,13 @@ describe('bad input gets the protocol status and a JSON error body', () => {
   });
 
   it('an append to a closed stream: 409 stream-closed with Stream-Closed and the final offset', async () => {
-    const { call } = setup();
+    const { call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '[1]' });
     expect((await call('/s', { method: 'POST', headers: { 'stream-closed': 'true' } })).status).toBe(204);
     const res = await call('/s', { method: 'POST', headers: JSON_TYPE, body: '2' });
     expect(res.status).toBe(409);
     expect(res.headers.get('stream-closed')).toBe('true');
-    expect(res.headers.get('stream-next-offset')).toBe(formatOffset(1));
+    expect(res.headers.get('stream-next-offset')).toBe(await at('s', 1));
     expect((await errorOf(res)).code).toBe('stream-closed');
   });
 
@@ -285,9 +292,9 @@ describe('idempotent producers over HTTP', () => {
 
 describe('live reads', () => {
   it('long-poll waits for the next append and returns it', async () => {
-    const { call } = setup({ longPollTimeoutMs: 60_000 });
+    const { call, at } = setup({ longPollTimeoutMs: 60_000 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '{"n":0}' });
-    const polling = call(`/s?offset=${formatOffset(1)}&live=long-poll`);
+    const polling = call(`/s?offset=${await at('s', 1)}&live=long-poll`);
     await call('/s', { method: 'POST', headers: JSON_TYPE, body: '{"n":1}' });
     const res = await polling;
     expect(res.status).toBe(200);
@@ -296,11 +303,11 @@ describe('live reads', () => {
   });
 
   it('long-poll answers 204 with the tail when nothing arrives, and at once on a closed stream', async () => {
-    const { call } = setup({ longPollTimeoutMs: 20 });
+    const { call, at } = setup({ longPollTimeoutMs: 20 });
     await call('/s', { method: 'PUT', headers: JSON_TYPE });
     const timeout = await call(`/s?offset=${ZERO_OFFSET}&live=long-poll`);
     expect(timeout.status).toBe(204);
-    expect(timeout.headers.get('stream-next-offset')).toBe(ZERO_OFFSET);
+    expect(timeout.headers.get('stream-next-offset')).toBe(await at('s', 0)); // position 0, in this stream's instance
     expect(timeout.headers.get('stream-up-to-date')).toBe('true');
     await call('/s', { method: 'POST', headers: { 'stream-closed': 'true' } });
     const eof = await call(`/s?offset=${ZERO_OFFSET}&live=long-poll`);
@@ -318,7 +325,7 @@ describe('live reads', () => {
   });
 
   it('SSE sends catch-up data, a control event, then live data as it is appended', async () => {
-    const { handler, call } = setup();
+    const { handler, call, at } = setup();
     await call('/s', { method: 'PUT', headers: JSON_TYPE, body: '{"n":1}' });
     const controller = new AbortController();
     const res = await handler(new Request(`${BASE}/s?offset=-1&live=sse`, { signal: controller.signal }));
@@ -335,9 +342,9 @@ describe('live reads', () => {
     };
     await readUntil('"upToDate":true');
     expect(text).toContain('event: data\ndata:[\ndata:{"n":1}\ndata:]\n\n');
-    expect(text).toContain(`event: control\ndata:{"streamNextOffset":"${formatOffset(1)}"`);
+    expect(text).toContain(`event: control\ndata:{"streamNextOffset":"${await at('s', 1)}"`);
     await call('/s', { method: 'POST', headers: JSON_TYPE, body: '{"n":2}' });
-    await readUntil(formatOffset(2));
+    await readUntil(await at('s', 2));
     expect(text).toContain('data:{"n":2}');
     await call('/s', { method: 'POST', headers: { 'stream-closed': 'true' } });
     await readUntil('streamClosed');

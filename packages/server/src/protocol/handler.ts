@@ -1,4 +1,5 @@
 import { SessionServerError } from '../errors';
+import { reportToConsole } from '../report';
 import type { SessionStore, StreamInfo } from '../store';
 import { handleAppend } from './append';
 import type { Authorize, HandlerConfig } from './config';
@@ -18,12 +19,34 @@ export interface ProtocolHandlerOptions {
   store: SessionStore;
   /** Path prefix of stream URLs. Default `/v1/stream` (streams live at `/v1/stream/<sessionId>`). */
   basePath?: string;
-  /** Refuse requests (401/403). Called once per request, after the body was read and parsed. */
+  /**
+   * Refuse requests (401/403) or bind the caller's role and identity. Called once per request,
+   * before any store lookup, after the body was read (bounded) and parsed. See {@link Authorize}.
+   */
   authorize?: Authorize;
-  /** Largest accepted request body in bytes; larger ones get 413. Default 1 MiB. */
+  /** Largest accepted request body in bytes; larger ones get 413 `payload-too-large`. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** How long a request body may take to arrive; slower ones get 408 `request-timeout`. Default 30 s. */
+  bodyTimeoutMs?: number;
   /** Largest read response body in bytes (at least one entry is always returned). Default 1 MiB. */
   maxReadBytes?: number;
+  /** Most entries in one read response (a catch-up GET, a long-poll, one SSE data event). Default 1000. */
+  maxReadEntries?: number;
+  /** Most events in one append (POST or PUT body); more get 413 `too-many-events`. Default 100. */
+  maxEventsPerAppend?: number;
+  /** Most events a session stream holds; an append past it gets 413 `session-full`. Default 100,000. */
+  maxSessionEvents?: number;
+  /** Most bytes a session stream holds (the store's accounting); past it, 413 `session-full`. Default 64 MiB. */
+  maxSessionBytes?: number;
+  /** Most live reads (SSE and long-poll) open per session on this node; more get 429 `too-many-readers`. Default 50. */
+  maxLiveReadersPerSession?: number;
+  /**
+   * `true` (default): every `application/json` stream is a session stream: each event must be
+   * a JSON object with a string `type` (SDK types checked field by field) and roles apply
+   * (only agents write agent events or close it). `false`: a generic Durable Streams server
+   * (any JSON; malformed SDK events are still refused).
+   */
+  sessionStreams?: boolean;
   /** How long a long-poll waits for data before answering 204. Default 20 s. */
   longPollTimeoutMs?: number;
   /** SSE connections are closed after this long so clients reconnect (CDN collapsing). Default 60 s. */
@@ -32,14 +55,14 @@ export interface ProtocolHandlerOptions {
   sseKeepAliveMs?: number;
   /** Browser origins allowed by CORS. Default `'*'`. */
   cors?: CorsOrigin;
-  /** Refuse SDK events (`prompt`, `cancel`, …) missing required fields with 400. Default `true`. */
-  validateEvents?: boolean;
   /**
    * Called before answering a PUT that created (201) or found (200) a JSON-mode stream; it
    * must be idempotent. When it rejects, the PUT answers 500 (the stream stays; a retried
    * PUT calls it again).
    */
   onSessionStream?: (id: string, stream: StreamInfo) => Promise<void>;
+  /** Called after a DELETE removed a stream (its failure is reported to `onError`; the DELETE still answers 204). */
+  onSessionDeleted?: (id: string) => Promise<void>;
   /** Unexpected errors (answered 500) and background failures. Default `console.error`. */
   onError?: (error: unknown) => void;
 }
@@ -53,30 +76,43 @@ export interface ProtocolHandlerOptions {
  * const res = await handler(new Request('http://localhost/v1/stream/chat-1', { method: 'PUT', headers: { 'content-type': 'application/json' } }));
  */
 export function createProtocolHandler(options: ProtocolHandlerOptions): (request: Request) => Promise<Response> {
-  const config: HandlerConfig = {
-    store: options.store,
-    basePath: options.basePath ?? '/v1/stream',
-    authorize: options.authorize,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-    maxReadBytes: options.maxReadBytes ?? 1024 * 1024,
-    longPollTimeoutMs: options.longPollTimeoutMs ?? 20_000,
-    sseMaxDurationMs: options.sseMaxDurationMs ?? 60_000,
-    sseKeepAliveMs: options.sseKeepAliveMs ?? 15_000,
-    cors: options.cors ?? '*',
-    validateEvents: options.validateEvents ?? true,
-    onSessionStream: options.onSessionStream,
-    onError: options.onError ?? ((error: unknown) => console.error('[durable-session-server]', error)),
-  };
+  const config = resolveConfig(options);
   return async (request) => {
     let response: Response;
     try {
       response = await route(request, config);
     } catch (error) {
-      if (!(error instanceof SessionServerError) || error.status >= 500) config.onError(error);
+      if (!SessionServerError.isInstance(error) || error.status >= 500) config.onError(error);
       response = responseForError(error);
     }
     addCommonHeaders(response.headers, request, config.cors, request.method === 'OPTIONS');
     return response;
+  };
+}
+
+/** The handler's options with their defaults: one config for every transport (HTTP, WebSocket). */
+export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
+  return {
+    store: options.store,
+    basePath: options.basePath ?? '/v1/stream',
+    authorize: options.authorize,
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
+    maxReadBytes: options.maxReadBytes ?? 1024 * 1024,
+    maxReadEntries: options.maxReadEntries ?? 1000,
+    maxEventsPerAppend: options.maxEventsPerAppend ?? 100,
+    maxSessionEvents: options.maxSessionEvents ?? 100_000,
+    maxSessionBytes: options.maxSessionBytes ?? 64 * 1024 * 1024,
+    maxLiveReadersPerSession: options.maxLiveReadersPerSession ?? 50,
+    longPollTimeoutMs: options.longPollTimeoutMs ?? 20_000,
+    sseMaxDurationMs: options.sseMaxDurationMs ?? 60_000,
+    sseKeepAliveMs: options.sseKeepAliveMs ?? 15_000,
+    cors: options.cors ?? '*',
+    sessionStreams: options.sessionStreams ?? true,
+    onSessionStream: options.onSessionStream,
+    onSessionDeleted: options.onSessionDeleted,
+    onError: options.onError ?? reportToConsole,
+    liveReaders: new Map(),
   };
 }
 

@@ -1,22 +1,9 @@
-/** Header names of the Durable Streams protocol (lower-case, as `Headers` reports them). */
-export const H = {
-  nextOffset: 'stream-next-offset',
-  upToDate: 'stream-up-to-date',
-  closed: 'stream-closed',
-  cursor: 'stream-cursor',
-  ttl: 'stream-ttl',
-  expiresAt: 'stream-expires-at',
-  seq: 'stream-seq',
-  forkedFrom: 'stream-forked-from',
-  forkOffset: 'stream-fork-offset',
-  forkSubOffset: 'stream-fork-sub-offset',
-  sseEncoding: 'stream-sse-data-encoding',
-  producerId: 'producer-id',
-  producerEpoch: 'producer-epoch',
-  producerSeq: 'producer-seq',
-  producerExpectedSeq: 'producer-expected-seq',
-  producerReceivedSeq: 'producer-received-seq',
-} as const;
+import { STREAM_HEADERS } from '@durable-session/core';
+
+/** Header names of the Durable Streams protocol: core's one table, lower-case (as `Headers` reports them). */
+export const H = Object.fromEntries(Object.entries(STREAM_HEADERS).map(([key, name]) => [key, name.toLowerCase()])) as {
+  readonly [K in keyof typeof STREAM_HEADERS]: Lowercase<(typeof STREAM_HEADERS)[K]>;
+};
 
 /** Request headers a browser on another origin may send (CORS preflight). */
 const ALLOWED_REQUEST_HEADERS = [
@@ -62,9 +49,16 @@ const EXPOSED_HEADERS = [
  */
 export type CorsOrigin = '*' | readonly string[] | ((origin: string) => boolean) | false;
 
-/** Add the headers every response carries: browser security headers and CORS. */
+/**
+ * Add the headers every response carries: browser security headers and CORS. Streams may
+ * have any content type (the protocol stores what clients give), so nothing served may run
+ * script on this origin: `Content-Security-Policy: sandbox` makes a document opened from
+ * here a unique opaque origin without scripts, `default-src 'none'` blocks what it would
+ * load, and `nosniff` keeps browsers from guessing a more dangerous type.
+ */
 export function addCommonHeaders(headers: Headers, request: Request, cors: CorsOrigin, preflight: boolean): void {
   headers.set('x-content-type-options', 'nosniff');
+  headers.set('content-security-policy', "sandbox; default-src 'none'; frame-ancestors 'none'");
   headers.set('cross-origin-resource-policy', 'cross-origin');
   if (cors === false) return;
   const origin = request.headers.get('origin');

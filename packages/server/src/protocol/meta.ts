@@ -1,4 +1,4 @@
-import { authorizeRequest, positionHeaders, requireStream, type HandlerConfig } from './config';
+import { authorizeRequest, notFound, positionHeaders, requireStream, type HandlerConfig } from './config';
 import { H } from './headers';
 import { emptyResponse, errorResponse } from './responses';
 
@@ -23,9 +23,10 @@ export async function handleDelete(request: Request, id: string, config: Handler
   switch (outcome) {
     case 'deleted':
     case 'soft-deleted':
+      await config.onSessionDeleted?.(id).catch(config.onError);
       return emptyResponse(204);
     case 'not-found':
-      return errorResponse('not-found', `no session ${id}`);
+      throw await notFound(config.store, id);
     case 'gone':
       return errorResponse('gone', `session ${id} was deleted`);
   }

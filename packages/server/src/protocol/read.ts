@@ -7,7 +7,7 @@ import { authorizeRequest, positionHeaders, readOrThrow, requireStream, type Han
 import { nextCursor } from './cursor';
 import { H } from './headers';
 import { emptyResponse, readBody } from './responses';
-import { handleSse } from './sse';
+import { acquireLiveReader, handleSse } from './sse';
 
 type OkRead = Extract<ReadOutcome, { status: 'ok' }>;
 
@@ -41,6 +41,7 @@ export async function handleRead(request: Request, id: string, config: HandlerCo
 
 /** Wait (without polling) until data arrives after `from`, the stream closes, or the timeout. */
 async function longPoll(request: Request, id: string, from: string, config: HandlerConfig, cursor: string | undefined): Promise<Response> {
+  const release = acquireLiveReader(config, id);
   const wait = linkedAbort([request.signal], config.longPollTimeoutMs);
   try {
     for (;;) {
@@ -53,6 +54,7 @@ async function longPoll(request: Request, id: string, from: string, config: Hand
     }
   } finally {
     wait.dispose();
+    release();
   }
 }
 
@@ -70,6 +72,8 @@ function dataResponse(request: Request, read: OkRead, cursor: string | undefined
   };
   if (read.upToDate) headers[H.upToDate] = 'true';
   if (cursor !== undefined) headers[H.cursor] = cursor;
+  // A stored document opened by a browser is downloaded, never rendered on this origin.
+  if (modeOf(stream.contentType) !== 'json') headers['content-disposition'] = 'attachment';
   if (matchesEtag(request.headers.get('if-none-match'), etag)) return emptyResponse(304, headers);
   const body = readBody(
     read.entries.map((e) => e.data),

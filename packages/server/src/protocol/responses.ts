@@ -19,7 +19,7 @@ export function errorResponse(code: SessionServerErrorCode, message: string, hea
 
 /** Turn a thrown value into a response (a {@link SessionServerError} keeps its code). */
 export function responseForError(error: unknown): Response {
-  if (error instanceof SessionServerError) return errorResponse(error.code, error.message);
+  if (SessionServerError.isInstance(error)) return errorResponse(error.code, error.message);
   return errorResponse('internal', 'internal server error');
 }
 

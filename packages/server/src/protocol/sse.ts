@@ -1,8 +1,8 @@
 import { linkedAbort } from '../abort';
+import { SessionServerError } from '../errors';
 import { isTextual, modeOf, type StreamMode } from '../content-type';
-import { NOW } from '../offsets';
 import type { ReadOutcome, StoredEntry } from '../store';
-import { readOrThrow, requireStream, type HandlerConfig } from './config';
+import { openRead, type HandlerConfig } from './config';
 import { nextCursor } from './cursor';
 import { H } from './headers';
 import { concatBytes, utf8 } from './responses';
@@ -17,10 +17,39 @@ type Encoding = 'json' | 'text' | 'base64';
  * (the client reconnects from the last offset). Comment lines keep idle connections alive.
  */
 export async function handleSse(request: Request, id: string, offset: string, config: HandlerConfig): Promise<Response> {
+  const release = acquireLiveReader(config, id);
+  try {
+    return await openSse(request, id, offset, config, release);
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * Count a live read of session `id` on this node (429 `too-many-readers` past the limit);
+ * call the returned function once when it ends.
+ */
+export function acquireLiveReader(config: HandlerConfig, id: string): () => void {
+  const open = config.liveReaders.get(id) ?? 0;
+  if (open >= config.maxLiveReadersPerSession) {
+    throw new SessionServerError('too-many-readers', `session ${id} already has ${open} live readers on this server`);
+  }
+  config.liveReaders.set(id, open + 1);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (config.liveReaders.get(id) ?? 1) - 1;
+    if (left <= 0) config.liveReaders.delete(id);
+    else config.liveReaders.set(id, left);
+  };
+}
+
+async function openSse(request: Request, id: string, offset: string, config: HandlerConfig, release: () => void): Promise<Response> {
   const clientCursor = new URL(request.url).searchParams.get('cursor');
   // The first read happens before the response so that 404/410/400 are real statuses.
-  const from = offset === NOW ? (await requireStream(config, id, true)).tail : offset;
-  const first = await readOrThrow(config, id, { from, maxBytes: config.maxReadBytes, touch: true });
+  const first = await openRead(config, id, offset, sseEventBytes(config));
   const contentType = first.stream.contentType;
   const mode: StreamMode = modeOf(contentType);
   const encoding: Encoding = mode === 'json' ? 'json' : isTextual(contentType) ? 'text' : 'base64';
@@ -29,24 +58,46 @@ export async function handleSse(request: Request, id: string, offset: string, co
   const lifetime = linkedAbort([request.signal, stop.signal], config.sseMaxDurationMs);
   const events = sseEvents(first, { id, config, encoding, clientCursor, signal: lifetime.signal });
   let ended = false;
+  let out: ReadableStreamDefaultController<Uint8Array> | undefined;
   const end = (): void => {
     if (ended) return;
     ended = true;
     lifetime.dispose();
+    release();
+    // Runs the generator's cleanup once a step in progress (woken by the abort) returns.
+    events.return(undefined).catch((error: unknown) => config.onError(error));
   };
+  // Past its maximum duration (or the client gone) the response ends, even when the reader
+  // stopped reading and no `pull` is pending.
+  // A reader that is waiting for more (a pull pending) gets a clean end from the generator,
+  // which the abort wakes. One that stopped reading gets its response errored: what it left
+  // unread is dropped (it resumes from its last offset) and the connection is released.
+  let pulling = false;
+  const stalled = (): void => {
+    if (ended || pulling) return;
+    end();
+    out?.error(new SessionServerError('request-timeout', 'the live read ended while its reader was not reading'));
+  };
+  lifetime.signal.addEventListener('abort', stalled, { once: true });
   // Driven by `pull`: the next store read happens only once the reader took what came
   // before, so a slow or stalled client holds at most one read's worth of events here.
   const body = new ReadableStream<Uint8Array>(
     {
+      start(controller) {
+        out = controller;
+      },
       async pull(controller) {
         let next: IteratorResult<string>;
+        pulling = true;
         try {
           next = await events.next();
         } catch (error) {
           config.onError(error);
           next = { done: true, value: undefined };
+        } finally {
+          pulling = false;
         }
-        if (stop.signal.aborted) return; // cancelled meanwhile: the stream is already closed
+        if (ended) return; // ended meanwhile: the stream is already closed
         if (next.done !== true) {
           controller.enqueue(utf8(next.value));
           return;
@@ -57,8 +108,6 @@ export async function handleSse(request: Request, id: string, offset: string, co
       cancel() {
         stop.abort();
         end();
-        // Runs the generator's cleanup once a step in progress (woken by the abort) returns.
-        events.return(undefined).catch((error: unknown) => config.onError(error));
       },
     },
     { highWaterMark: 1 },
@@ -71,6 +120,14 @@ export async function handleSse(request: Request, id: string, offset: string, co
   };
   if (encoding === 'base64') headers[H.sseEncoding] = 'base64';
   return new Response(body, { status: 200, headers });
+}
+
+/**
+ * The data of one SSE event: at most 64 KiB (or `maxReadBytes` if smaller). What a reader that
+ * stopped reading holds on the server is about one event, so a few hundred of them stay small.
+ */
+function sseEventBytes(config: HandlerConfig): number {
+  return Math.min(config.maxReadBytes, 64 * 1024);
 }
 
 interface PumpContext {
@@ -108,7 +165,7 @@ async function* sseEvents(first: OkRead, ctx: PumpContext): AsyncGenerator<strin
         yield ': keep-alive\n\n';
       }
     }
-    const next = await config.store.read(id, { from, maxBytes: config.maxReadBytes });
+    const next = await config.store.read(id, { from, maxBytes: sseEventBytes(config), limit: config.maxReadEntries });
     if (next.status !== 'ok') return;
     read = next;
   }

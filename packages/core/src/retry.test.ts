@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBackoff } from './backoff';
+import { createBackoff } from './retry';
 
 describe('createBackoff', () => {
   it('full jitter: each delay is random in [0, ceiling), the ceiling doubles from 250 ms', () => {

@@ -1,0 +1,102 @@
+import { DurableSessionError } from '../errors';
+import { CLOSED_HEADER, CURSOR_HEADER, NEXT_OFFSET_HEADER, UP_TO_DATE_HEADER } from '../protocol';
+import type { ReadBatch } from '../types';
+import { toError } from '../util';
+import { parseSse } from './sse';
+
+/** What a read needs from its adapter: one stream's URL and how to request it. */
+export interface StreamEndpoint {
+  /** The stream's URL. */
+  url: string;
+  /** How to read live once caught up. */
+  mode: 'sse' | 'long-poll';
+  /** GET `target`; non-2xx answers throw typed errors. */
+  get(target: string, signal: AbortSignal): Promise<Response>;
+  /** Send, and on 404 create the stream and send once more. */
+  ensure(send: () => Promise<Response>, signal: AbortSignal): Promise<Response>;
+  /** Parse a JSON body (bad JSON → `protocol`). */
+  json(text: string): unknown;
+}
+
+/** The events of a JSON body, which must be an array. */
+export const eventsOf = <E>(value: unknown): E[] => {
+  if (!Array.isArray(value)) throw new DurableSessionError('protocol', 'expected a JSON array');
+  return value as E[];
+};
+
+/** The query of a read: keys in lexicographic order (CDN cache keys). */
+const queryOf = (offset: string, how: string, cursor: string): string =>
+  (how && cursor ? `cursor=${encodeURIComponent(cursor)}&` : '') + (how ? `live=${how}&` : '') + `offset=${encodeURIComponent(offset)}`;
+
+/** One SSE response as batches (one per control event), each with the cursor it carried. */
+async function* sseBatches<E>(
+  endpoint: StreamEndpoint,
+  response: Response,
+): AsyncGenerator<{ batch: ReadBatch<E>; cursor: string | undefined }, void, undefined> {
+  if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream'))
+    throw new DurableSessionError('protocol', 'expected text/event-stream');
+  let events: E[] = [];
+  let controls = 0;
+  for await (const { event, data } of parseSse(response.body)) {
+    if (event === 'data') events = events.concat(eventsOf<E>(endpoint.json(data)));
+    else if (event === 'control') {
+      const control = endpoint.json(data) as { streamNextOffset?: unknown; streamCursor?: string; upToDate?: boolean; streamClosed?: boolean };
+      if (typeof control.streamNextOffset !== 'string') throw new DurableSessionError('protocol', 'control event without streamNextOffset');
+      controls++;
+      const closed = control.streamClosed === true;
+      yield { batch: { events, offset: control.streamNextOffset, upToDate: closed || control.upToDate === true, closed }, cursor: control.streamCursor };
+      events = [];
+      if (closed) return;
+    }
+  }
+  // The server ends SSE responses now and then: reconnect from the last offset,
+  // unless this one carried nothing (then let the caller back off).
+  if (!controls) throw new DurableSessionError('network', 'SSE response ended without a control event');
+}
+
+/** One catch-up or long-poll response as a batch (a `204` is an empty, up-to-date one). */
+async function pageOf<E>(endpoint: StreamEndpoint, response: Response): Promise<{ batch: ReadBatch<E>; cursor: string | null }> {
+  const header = (name: string): string | null => response.headers.get(name);
+  const events = response.status === 204 ? [] : eventsOf<E>(endpoint.json(await response.text()));
+  const offset = header(NEXT_OFFSET_HEADER);
+  if (!offset) throw new DurableSessionError('protocol', `missing ${NEXT_OFFSET_HEADER}`);
+  const closed = header(CLOSED_HEADER)?.toLowerCase() === 'true';
+  return { batch: { events, offset, upToDate: response.status === 204 || closed || header(UP_TO_DATE_HEADER) !== null, closed }, cursor: header(CURSOR_HEADER) };
+}
+
+/**
+ * Read a stream after `offset`: plain GETs until up to date, then (with `live`) SSE or
+ * long-poll. A stream that is missing (404) or does not reach `offset` (400) at an offset
+ * other than `-1` was deleted, expired or lost in a server restart: that fails with `gone`.
+ */
+export async function* readStream<E>(endpoint: StreamEndpoint, offset: string, live: boolean, signal: AbortSignal): AsyncGenerator<ReadBatch<E>, void, undefined> {
+  let cursor = '';
+  let upToDate = false;
+  try {
+    while (!signal.aborted) {
+      const how = live && upToDate ? endpoint.mode : '';
+      const get = (): Promise<Response> => endpoint.get(`${endpoint.url}?${queryOf(offset, how, cursor)}`, signal);
+      // Only a read from the start creates the stream: elsewhere a missing one lost what we read.
+      const response = await (offset === '-1' ? endpoint.ensure(get, signal) : get());
+      if (how === 'sse') {
+        for await (const read of sseBatches<E>(endpoint, response)) {
+          offset = read.batch.offset;
+          cursor = read.cursor ?? cursor;
+          yield read.batch;
+          if (read.batch.closed) return;
+        }
+        continue;
+      }
+      const page = await pageOf<E>(endpoint, response);
+      upToDate = page.batch.upToDate;
+      cursor = page.cursor ?? cursor;
+      offset = page.batch.offset;
+      yield page.batch;
+      if (page.batch.closed || (!live && upToDate)) return;
+    }
+  } catch (error) {
+    const failure = toError(error, signal);
+    const status = offset !== '-1' && failure.status;
+    throw status === 404 || status === 400 ? new DurableSessionError('gone', failure.message, { status }) : failure;
+  }
+}

@@ -1,0 +1,71 @@
+import type { DurableSessionError } from './errors';
+import { createBackoff, pause, retryDelay } from './retry';
+import type { ReconnectOptions, SessionAdapter } from './types';
+import { randomId, toError } from './util';
+
+/** What the append queue needs from its session. */
+export interface AppendQueueHost<E> {
+  sessionId: string;
+  adapter: SessionAdapter<E>;
+  reconnect: ReconnectOptions | undefined;
+  /** Aborts when the session closes: pending appends reject with {@link AppendQueueHost.closedError}. */
+  signal: AbortSignal;
+  closedError(): DurableSessionError;
+  warn(error: DurableSessionError): void;
+  fail(error: DurableSessionError): void;
+}
+
+/**
+ * Appends one at a time, in call order, so that producer sequence numbers never have gaps: as
+ * producer `(random id per queue, epoch, seq)`, so a retried append never lands twice. Retryable
+ * failures (network, 5xx, 429) are retried with backoff (each a `warning`) until they succeed or
+ * the session closes; others reject (and are reported as an `error`), except a `conflict` past
+ * seq 0, the server's answer to a sequence gap once it forgot the producer (a restart): that
+ * append is retried once at once, in a new epoch from seq 0 (a `warning`).
+ * @example
+ * const append = createAppendQueue(host);
+ * await append({ type: 'prompt', turnId, text, clientId });
+ */
+export function createAppendQueue<E>(host: AppendQueueHost<E>): (event: E) => Promise<void> {
+  const { sessionId, adapter, signal } = host;
+  const producerId = randomId();
+  let epoch = 0;
+  let seq = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const attempt = async (event: E): Promise<void> => {
+    const backoff = createBackoff(host.reconnect);
+    for (;;) {
+      if (signal.aborted) throw host.closedError();
+      try {
+        await adapter.append(sessionId, event, { producerId, epoch, seq, signal });
+        seq++;
+        return;
+      } catch (error) {
+        if (signal.aborted) throw host.closedError();
+        const failure = toError(error);
+        if (!failure.retryable) {
+          // Whatever the server made of this seq, a new epoch starts clean at seq 0. A `conflict`
+          // (409, nothing appended) past seq 0 is a sequence gap when the server forgot this
+          // producer (a restart): retry once so.
+          const gap = failure.code === 'conflict' && seq > 0;
+          epoch++;
+          seq = 0;
+          if (gap) {
+            host.warn(failure);
+            continue;
+          }
+          host.fail(failure);
+          throw failure;
+        }
+        host.warn(failure);
+        await pause(retryDelay(backoff), signal);
+      }
+    }
+  };
+  return (event) => {
+    const result = queue.then(() => attempt(event));
+    queue = result.catch(() => {}); // the caller gets the rejection (and `error` was emitted)
+    return result;
+  };
+}
