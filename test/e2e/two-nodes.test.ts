@@ -6,7 +6,8 @@ import type { SessionStore } from '@durable-session/server';
 import { startPlayground, type Playground } from '../../playground/server/index';
 import { deleteKeys, REDIS_URL } from '../support/redis';
 import { ChatPage, PAGES, expectedText } from './support/chat-page';
-import { launchChromium, newDevice } from './support/chromium';
+import { launchChromium } from '../support/chromium';
+import { newDevice } from './support/chromium';
 import { sleep } from './support/fixture';
 import { until } from './support/until';
 

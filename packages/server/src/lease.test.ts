@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionHost, type SessionHost } from './host';
-import { turnProducerId } from './lease';
+import { turnProducerId } from './turn';
 import { memoryStore } from './memory-store';
 import type { SessionStore } from './store';
 

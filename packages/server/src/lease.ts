@@ -1,5 +1,6 @@
 import { utf8 } from './protocol/responses';
 import type { SessionStore } from './store';
+import { turnProducerId } from './turn';
 
 /**
  * The producer epoch a survivor ends an orphaned turn with: above any epoch the turn's own
@@ -8,11 +9,6 @@ import type { SessionStore } from './store';
  * writer, should it still be alive.
  */
 export const REAPER_EPOCH = 1_000_000;
-
-/** The idempotent producer a turn writes with: one per `(turn, agent)`, on every node. */
-export function turnProducerId(turnId: string, agentId: string): string {
-  return `turn/${turnId}/${agentId}`;
-}
 
 /**
  * The stream whose sliding TTL is the lease of a running turn; its one entry names the node

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from './memory-store';
-import { ZERO_OFFSET } from './offsets';
+import { formatOffset, ZERO_OFFSET } from './offsets';
 import type { SessionStore } from './store';
 import { runStoreContract } from './store-contract';
 

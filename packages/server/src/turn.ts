@@ -1,7 +1,6 @@
 import type { CancelEvent, SteerEvent, TurnEndReason } from '@durable-session/core';
 import { retryStoreFailures } from './store-retry';
 import { AsyncQueue } from './async-queue';
-import { turnProducerId } from './lease';
 import { SessionServerError } from './errors';
 import { utf8 } from './protocol/responses';
 import type { SessionStore } from './store';
