@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
   formatOffset,
   mediaType,
   modeOf,
+  newInstance,
   parseOffset,
+  positionIn,
   SessionServerError,
   type AppendOptions,
   type AppendOutcome,
@@ -48,6 +49,11 @@ export interface RedisStoreOptions {
   now?: () => number;
   /** Background failures (the change feed's subscriber). Default `console.error`. */
   onError?: (error: unknown) => void;
+  /**
+   * How long a deleted stream's tombstone lasts (`head` answers `deleted` meanwhile; a new stream
+   * at the id removes it). One small key per deleted id, dropped by Redis after this. Default 7 days.
+   */
+  tombstoneTtlMs?: number;
 }
 
 /** The JSON header every script replies with (positions, never formatted offsets). */
@@ -69,7 +75,12 @@ interface RawInfo {
   fsrc: string | false;
   foff: string | false;
   fsub: number;
+  /** The fork lineage: JSON `[{ instance, upTo }]`. */
+  anc: string;
 }
+
+/** An instance a fork inherited from, and its last position the fork holds. */
+type Ancestor = { instance: string; upTo: number };
 
 const SCRIPTS = { dsHead: HEAD, dsCreate: CREATE, dsForkSource: FORK_SOURCE, dsRelease: RELEASE, dsDelete: DELETE, dsAppend: APPEND, dsRead: READ };
 type ScriptName = keyof typeof SCRIPTS;
@@ -100,13 +111,14 @@ class RedisStore implements SessionStore {
   readonly #config: [string, string];
   readonly #producerTtlMs: number;
   readonly #maxReadEntries: number;
+  readonly #tombstoneTtlMs: number;
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
     const { url, prefix } = connectionOf(options);
     // Named, so an operator (and the tests) can tell the store's connections apart in CLIENT LIST.
     const redis = new Redis(url, { autoResendUnfulfilledCommands: false, connectionName: `${prefix}store` });
-    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 4, lua });
+    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 5, lua });
     const onError = options.onError ?? ((error: unknown) => console.error('[durable-session redis]', error));
     this.#connection = new RedisConnection(redis, onError);
     this.#subscriber = new Redis(url, { autoResubscribe: false, connectionName: `${prefix}changes` });
@@ -117,6 +129,7 @@ class RedisStore implements SessionStore {
     this.#config = [String(options.retention?.maxEvents ?? 0), String(options.retention?.maxAgeMs ?? 0)];
     this.#producerTtlMs = options.producerTtlMs ?? 7 * 24 * 60 * 60 * 1000;
     this.#maxReadEntries = options.maxReadEntries ?? 4000;
+    this.#tombstoneTtlMs = options.tombstoneTtlMs ?? 7 * 24 * 60 * 60 * 1000;
     this.#feed = new ChangeFeed({
       subscriber: this.#subscriber,
       channel: this.#channel,
@@ -129,10 +142,11 @@ class RedisStore implements SessionStore {
     this.#assertOpen();
     if (options.fork === undefined) return this.#createStream(id, options, undefined);
     const fork = options.fork;
-    const forkAt = fork.offset === undefined ? '' : parseOffset(fork.offset);
+    const forkAt = fork.offset === undefined ? { instance: '', position: '' } : parseOffset(fork.offset);
     if (forkAt === undefined) return { status: 'invalid-fork', reason: `malformed fork offset: ${fork.offset}` };
     const given = options.contentType === undefined ? '' : mediaType(options.contentType);
-    const [header, ...inherited] = await this.#run('dsForkSource', fork.source, [String(forkAt), String(fork.subOffset ?? 0), given]);
+    const args = [String(forkAt.position), String(fork.subOffset ?? 0), given, forkAt.instance];
+    const [header, ...inherited] = await this.#run('dsForkSource', fork.source, args);
     if (header.status !== 'ok') return plain(header) as CreateOutcome;
     const created = await this.#createStream(id, options, { header, inherited });
     if (created.status !== 'created') await this.#release(fork.source);
@@ -150,7 +164,7 @@ class RedisStore implements SessionStore {
     }
     const own = options.entries ?? [];
     const args: Array<string | Uint8Array> = [
-      randomBytes(8).toString('hex'),
+      newInstance(),
       contentType,
       mediaType(contentType),
       modeOf(contentType),
@@ -165,6 +179,7 @@ class RedisStore implements SessionStore {
       options.fork?.offset ?? '',
       String(options.fork === undefined ? 0 : (options.fork.subOffset ?? 0)),
       String(fork === undefined ? 0 : (fork.header.tail as number)),
+      fork === undefined ? '[]' : JSON.stringify(lineageOf(fork.header)),
       String(own.length),
       ...own,
       ...(fork?.inherited ?? []),
@@ -193,6 +208,8 @@ class RedisStore implements SessionStore {
       options.streamSeq === undefined ? '0' : '1',
       options.streamSeq ?? '',
       String(this.#producerTtlMs),
+      options.limit === undefined ? '' : String(options.limit.maxEvents),
+      options.limit === undefined ? '' : String(options.limit.maxBytes),
       ...options.entries,
     ];
     const [h] = await this.#run('dsAppend', id, args);
@@ -211,10 +228,10 @@ class RedisStore implements SessionStore {
 
   async read(id: string, options: ReadOptions): Promise<ReadOutcome> {
     this.#assertOpen();
-    const from = options.from === '-1' ? '' : parseOffset(options.from);
+    const from = options.from === '-1' ? { instance: '', position: '' } : parseOffset(options.from);
     if (from === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${options.from}`);
     const limit = Math.max(1, Math.min(options.limit ?? this.#maxReadEntries, this.#maxReadEntries));
-    const args = [String(from), String(limit), String(options.maxBytes ?? -1), options.touch === true ? '1' : '0'];
+    const args = [String(from.position), String(limit), String(options.maxBytes ?? -1), options.touch === true ? '1' : '0', from.instance];
     const [h, ...data] = await this.#run('dsRead', id, args);
     const at = (position: number): string => offsetIn(h.instance as string, position);
     if (h.status === 'offset-gone') return { status: 'offset-gone', earliest: at(h.earliest as number) };
@@ -233,8 +250,9 @@ class RedisStore implements SessionStore {
 
   async wait(id: string, after: string, signal: AbortSignal): Promise<WaitOutcome> {
     this.#assertOpen();
-    const position = parseOffset(after);
-    if (position === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
+    const parsed = parseOffset(after);
+    if (parsed === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
+    const position = parsed.position;
     if (signal.aborted) return 'aborted';
     return new Promise<WaitOutcome>((resolve, reject) => {
       const finish = (outcome: WaitOutcome): void => {
@@ -248,7 +266,7 @@ class RedisStore implements SessionStore {
       signal.addEventListener('abort', onAbort, { once: true });
       this.#feed
         .ready()
-        .then(() => this.#settledWait(id, position))
+        .then(() => this.#settledWait(id, position, after))
         .then(
           (outcome) => {
             if (outcome !== undefined) finish(outcome);
@@ -264,7 +282,7 @@ class RedisStore implements SessionStore {
 
   async delete(id: string): Promise<DeleteOutcome> {
     this.#assertOpen();
-    const [header] = await this.#run('dsDelete', id, []);
+    const [header] = await this.#run('dsDelete', id, [String(this.#tombstoneTtlMs)]);
     return header.status as DeleteOutcome;
   }
 
@@ -275,18 +293,22 @@ class RedisStore implements SessionStore {
     await Promise.all([this.#connection.quit(), this.#subscriber.quit().catch(() => this.#subscriber.disconnect())]);
   }
 
-  /** The outcome of a wait on `id` after `position` if it is already settled. */
-  async #settledWait(id: string, position: number): Promise<WaitOutcome | undefined> {
+  /**
+   * The outcome of a wait on `id` after `position` (of offset `after`, when known) if it is
+   * already settled: another instance's offset is `changed` (the read that follows answers 410).
+   */
+  async #settledWait(id: string, position: number, after?: string): Promise<WaitOutcome | undefined> {
     const [header] = await this.#run('dsHead', id, ['0']);
     if (header.status !== 'ok') return 'not-found';
     const stream = header.stream as RawInfo;
+    if (after !== undefined && positionIn(after, stream.instance, JSON.parse(stream.anc) as Ancestor[]) === 'foreign') return 'changed';
     return stream.tail > position || stream.closed ? 'changed' : undefined;
   }
 
   /** Run one script on the keys of `id`; follow up on fork sources it released. */
   async #run(name: ScriptName, id: string, args: ReadonlyArray<string | Uint8Array>): Promise<[Header, ...Buffer[]]> {
     const base = `${this.#prefix}{${id}}:`;
-    const keys = [`${base}m`, `${base}l`, `${base}p`, `${base}z`];
+    const keys = [`${base}m`, `${base}l`, `${base}p`, `${base}z`, `${base}t`];
     const argv = [this.#channel, id, String(this.#now()), ...this.#config, ...args];
     const reply = await this.#connection.script(name, keys, argv);
     const [first, ...rest] = reply;
@@ -336,8 +358,15 @@ function connectionOf(options: RedisStoreOptions): { url: string; prefix: string
 }
 
 /** The offset of a position in a stream (of `instance`): the one place this store mints offsets. */
-function offsetIn(_instance: string, position: number): string {
-  return formatOffset(position);
+function offsetIn(instance: string, position: number): string {
+  return formatOffset(instance, position);
+}
+
+/** A fork's lineage: its source's, each cut where the fork was, and the source itself. */
+function lineageOf(source: Header): Ancestor[] {
+  const cut = source.tail as number;
+  const inherited = JSON.parse(source.anc as string) as Ancestor[];
+  return [...inherited.map((a) => ({ instance: a.instance, upTo: Math.min(a.upTo, cut) })), { instance: source.source as string, upTo: cut }];
 }
 
 /** A script's header as an outcome: without the instance it carries for minting offsets. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from './memory-store';
-import { formatOffset, ZERO_OFFSET } from './offsets';
+import { ZERO_OFFSET } from './offsets';
 import type { SessionStore } from './store';
 import { runStoreContract } from './store-contract';
 
@@ -19,13 +19,6 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
   vi.useRealTimers();
 });
-
-/** The offset of `position` in the current instance of stream `id`. */
-async function off(s: SessionStore, id: string, position: number): Promise<string> {
-  const head = await s.head(id);
-  if (head.status !== 'ok') throw new Error(head.status);
-  return formatOffset(head.stream.instance, position);
-}
 
 async function readAll(s: SessionStore, id: string, from = '-1'): Promise<string[]> {
   const r = await s.read(id, { from });
@@ -101,32 +94,8 @@ runStoreContract('memoryStore', () => {
   return { open: (options) => (shared ??= memoryStore({ ...options, sweepIntervalMs: 5 })) };
 });
 
-describe('memoryStore stream identity and bounds', () => {
-  it("offsets carry the stream's instance: another instance's offset is offset-gone, the zero offset is position 0 everywhere", async () => {
-    const s = store();
-    await s.create('a', { contentType: 'application/json', entries: [json(1), json(2)] });
-    const old = await off(s, 'a', 1);
-    expect(await readAll(s, 'a', ZERO_OFFSET)).toEqual(['1', '2']);
-    await s.delete('a');
-    await s.create('a', { contentType: 'application/json', entries: [json(3), json(4)] });
-    expect((await s.read('a', { from: old })).status).toBe('offset-gone');
-    expect(await s.wait('a', old, new AbortController().signal)).toBe('changed'); // the read after it answers 410
-    const restarted = store();
-    await restarted.create('a', { contentType: 'application/json', entries: [json(5), json(6)] });
-    expect((await restarted.read('a', { from: old })).status).toBe('offset-gone');
-  });
-
-  it("a fork accepts its source's offsets up to where it was cut", async () => {
-    const s = store();
-    await s.create('src', { contentType: 'application/json', entries: [json(1), json(2)] });
-    const cut = await off(s, 'src', 2);
-    await s.create('fork', { fork: { source: 'src' } });
-    await s.append('src', { entries: [json('src only')] });
-    await s.append('fork', { entries: [json('fork only')] });
-    expect(await readAll(s, 'fork', cut)).toEqual(['"fork only"']);
-    expect((await s.read('fork', { from: await off(s, 'src', 3) })).status).toBe('offset-gone');
-  });
-
+// Instance-tagged offsets, fork lineage, tombstones and AppendOptions.limit are in the contract.
+describe('memoryStore bounds', () => {
   it('refuses streams past maxStreams, bytes past maxBytes, and appends past a per-stream limit', async () => {
     const s = store({ maxStreams: 2, maxBytes: 1000 });
     await s.create('a', { contentType: 'application/json' });

@@ -38,6 +38,13 @@ const json = (value: unknown): Uint8Array => enc(JSON.stringify(value));
 const never = (): AbortSignal => new AbortController().signal;
 const DAY = 24 * 60 * 60 * 1000;
 
+/** The offset of `position` in the current instance of stream `id`. */
+async function off(s: SessionStore, id: string, position: number): Promise<string> {
+  const head = await s.head(id);
+  if (head.status !== 'ok') throw new Error(`head ${id}: ${head.status}`);
+  return formatOffset(head.stream.instance, position);
+}
+
 async function readAll(s: SessionStore, id: string, from = '-1'): Promise<string[]> {
   const r = await s.read(id, { from });
   if (r.status !== 'ok') throw new Error(`read ${id}: ${r.status}`);
@@ -90,6 +97,7 @@ export function runStoreContract(name: string, makeBackend: () => StoreBackend |
     retentionAndExpiryTests(one);
     forkTests(one);
     waitTests(one, open);
+    identityTests(one, open);
   });
 }
 
@@ -105,7 +113,7 @@ function offsetTests(one: OpenOne): void {
       for (let i = 0; i < 12; i++) {
         const r = await s.append('a', { entries: [json({ i }), json({ i, again: true })] });
         if (r.status !== 'appended') throw new Error(r.status);
-        expect(r.first).toBe(formatOffset(2 * i));
+        expect(r.first).toBe(await off(s, 'a', 2 * i));
         last = r.tail;
       }
       const read = await s.read('a', { from: '-1' });
@@ -115,20 +123,20 @@ function offsetTests(one: OpenOne): void {
       expect([...offsets].sort()).toEqual(offsets);
       expect(new Set(offsets).size).toBe(24);
       read.entries.slice(0, -1).forEach((e, i) => expect(e.next).toBe(read.entries[i + 1]?.offset));
-      expect(read.next).toBe(formatOffset(24));
+      expect(read.next).toBe(await off(s, 'a', 24));
       expect(last).toBe(read.next);
-      expect(read).toMatchObject({ upToDate: true, closed: false, stream: { id: 'a', tail: formatOffset(24) } });
+      expect(read).toMatchObject({ upToDate: true, closed: false, stream: { id: 'a', tail: await off(s, 'a', 24) } });
     });
 
     it('counts bytes in byte mode and reads from inside a chunk', async () => {
       const s = await one();
       await s.create('b', { contentType: 'text/plain', entries: [enc('hello')] });
       await s.append('b', { entries: [enc(' world')] });
-      const r = await s.read('b', { from: formatOffset(3) });
+      const r = await s.read('b', { from: await off(s, 'b', 3) });
       if (r.status !== 'ok') throw new Error(r.status);
       expect(r.entries.map((e) => dec(e.data)).join('')).toBe('lo world');
-      expect(r.entries[0]?.offset).toBe(formatOffset(3));
-      expect(r.next).toBe(formatOffset(11));
+      expect(r.entries[0]?.offset).toBe(await off(s, 'b', 3));
+      expect(r.next).toBe(await off(s, 'b', 11));
       expect(r.upToDate).toBe(true);
     });
 
@@ -158,7 +166,7 @@ function offsetTests(one: OpenOne): void {
     it('refuses offsets past the tail, reports unknown streams, throws invalid-offset on garbage', async () => {
       const s = await one();
       await s.create('a', { contentType: 'application/json' });
-      expect(await s.read('a', { from: formatOffset(9) })).toEqual({ status: 'offset-beyond-tail', tail: ZERO_OFFSET });
+      expect(await s.read('a', { from: await off(s, 'a', 9) })).toEqual({ status: 'offset-beyond-tail', tail: await off(s, 'a', 0) });
       expect((await s.read('nope', { from: '-1' })).status).toBe('not-found');
       expect((await s.head('nope')).status).toBe('not-found');
       expect((await s.append('nope', { entries: [json(1)] })).status).toBe('not-found');
@@ -173,7 +181,7 @@ function lifecycleTests(one: OpenOne): void {
     it('create is idempotent for the same configuration and conflicts otherwise', async () => {
       const s = await one();
       const created = await s.create('a', { contentType: 'application/json', ttlSeconds: 60 });
-      expect(created).toMatchObject({ status: 'created', stream: { id: 'a', contentType: 'application/json', tail: ZERO_OFFSET } });
+      expect(created).toMatchObject({ status: 'created', stream: { id: 'a', contentType: 'application/json', tail: await off(s, 'a', 0) } });
       expect((await s.create('a', { contentType: 'Application/JSON', ttlSeconds: 60 })).status).toBe('exists');
       expect((await s.create('a', { contentType: 'application/json' })).status).toBe('conflict');
       expect((await s.create('a', { contentType: 'text/plain', ttlSeconds: 60 })).status).toBe('conflict');
@@ -187,7 +195,7 @@ function lifecycleTests(one: OpenOne): void {
       const head = await s.head('a');
       expect(head).toMatchObject({
         status: 'ok',
-        stream: { id: 'a', contentType: 'application/json', tail: formatOffset(2), start: ZERO_OFFSET, closed: true, expiresAt, fork: undefined },
+        stream: { id: 'a', contentType: 'application/json', tail: await off(s, 'a', 2), start: await off(s, 'a', 0), closed: true, expiresAt, fork: undefined },
       });
       expect(head.status === 'ok' && head.stream.ttlSeconds).toBeUndefined();
       expect(head.status === 'ok' && typeof head.stream.createdAt).toBe('number');
@@ -198,7 +206,7 @@ function lifecycleTests(one: OpenOne): void {
       const before = await s.create('a', { contentType: 'application/json', entries: [json('old')] });
       expect(await s.delete('a')).toBe('deleted');
       expect(await s.delete('a')).toBe('not-found');
-      expect((await s.head('a')).status).toBe('not-found');
+      expect((await s.head('a')).status).toBe('deleted');
       const after = await s.create('a', { contentType: 'application/json', entries: [json('new')] });
       expect(await readAll(s, 'a')).toEqual(['"new"']);
       if (before.status !== 'created' || after.status !== 'created') throw new Error('create failed');
@@ -219,9 +227,9 @@ function appendTests(one: OpenOne): void {
       const s = await one();
       await s.create('a', { contentType: 'application/json' });
       const closing = await s.append('a', { entries: [json('last')], close: true });
-      expect(closing).toMatchObject({ status: 'appended', closed: true, tail: formatOffset(1) });
-      expect(await s.append('a', { entries: [json('more')] })).toEqual({ status: 'closed', tail: formatOffset(1) });
-      expect(await s.append('a', { entries: [], close: true })).toMatchObject({ status: 'appended', closed: true, tail: formatOffset(1) });
+      expect(closing).toMatchObject({ status: 'appended', closed: true, tail: await off(s, 'a', 1) });
+      expect(await s.append('a', { entries: [json('more')] })).toEqual({ status: 'closed', tail: await off(s, 'a', 1) });
+      expect(await s.append('a', { entries: [], close: true })).toMatchObject({ status: 'appended', closed: true, tail: await off(s, 'a', 1) });
       const read = await s.read('a', { from: '-1' });
       expect(read.status === 'ok' && read.closed).toBe(true);
       expect(await readAll(s, 'a')).toEqual(['"last"']);
@@ -235,7 +243,7 @@ function appendTests(one: OpenOne): void {
         contentType: 'application/json',
       });
       expect((await s.append('a', { entries: [json(1)], contentType: 'application/json; charset=utf-8' })).status).toBe('appended');
-      expect(await s.append('a', { entries: [] })).toMatchObject({ status: 'appended', first: formatOffset(1), tail: formatOffset(1) });
+      expect(await s.append('a', { entries: [] })).toMatchObject({ status: 'appended', first: await off(s, 'a', 1), tail: await off(s, 'a', 1) });
     });
 
     it('refuses Stream-Seq regressions (lexicographic)', async () => {
@@ -268,7 +276,7 @@ function producerTests(one: OpenOne): void {
       expect((await s.append('a', { entries: [json(1)], producer: p(1) })).status).toBe('appended');
       expect(await s.append('a', { entries: [json(0)], producer: p(0) })).toEqual({
         status: 'duplicate',
-        tail: formatOffset(2),
+        tail: await off(s, 'a', 2),
         closed: false,
         producer: { epoch: 0, seq: 1 },
       });
@@ -319,11 +327,11 @@ function retentionAndExpiryTests(one: OpenOne): void {
       const s = await one({ retention: { maxEvents: 3 } });
       await s.create('a', { contentType: 'application/json' });
       for (let i = 0; i < 5; i++) await s.append('a', { entries: [json(i)] });
-      expect(await s.read('a', { from: ZERO_OFFSET })).toEqual({ status: 'offset-gone', earliest: formatOffset(2) });
+      expect(await s.read('a', { from: ZERO_OFFSET })).toEqual({ status: 'offset-gone', earliest: await off(s, 'a', 2) });
       expect(await readAll(s, 'a')).toEqual(['2', '3', '4']);
-      expect(await readAll(s, 'a', formatOffset(3))).toEqual(['3', '4']);
+      expect(await readAll(s, 'a', await off(s, 'a', 3))).toEqual(['3', '4']);
       const head = await s.head('a');
-      expect(head.status === 'ok' && head.stream.start).toBe(formatOffset(2));
+      expect(head.status === 'ok' && head.stream.start).toBe(await off(s, 'a', 2));
     });
 
     it('drops entries older than maxAgeMs', async () => {
@@ -373,7 +381,7 @@ function forkTests(one: OpenOne): void {
       const fork = await s.create('fork', { fork: { source: 'src', offset: ZERO_OFFSET, subOffset: 3 } });
       expect(fork).toMatchObject({
         status: 'created',
-        stream: { contentType: 'text/plain', tail: formatOffset(3), fork: { source: 'src', offset: ZERO_OFFSET, subOffset: 3 } },
+        stream: { contentType: 'text/plain', tail: await off(s, 'fork', 3), fork: { source: 'src', offset: ZERO_OFFSET, subOffset: 3 } },
       });
       expect((await s.create('fork', { fork: { source: 'src', offset: ZERO_OFFSET, subOffset: 3 } })).status).toBe('exists');
       await s.append('fork', { entries: [enc('LO')] });
@@ -387,7 +395,7 @@ function forkTests(one: OpenOne): void {
       expect((await s.create('src', { contentType: 'text/plain' })).status).toBe('conflict');
       expect((await readAll(s, 'fork')).join('')).toBe('helLO');
       expect(await s.delete('fork')).toBe('deleted');
-      expect((await s.head('src')).status).toBe('not-found');
+      expect((await s.head('src')).status).toBe('deleted'); // deleted on request: a tombstone
     });
 
     it('fork JSON streams at the tail by default and inherit the TTL', async () => {
@@ -395,11 +403,11 @@ function forkTests(one: OpenOne): void {
       await s.create('src', { contentType: 'application/json', ttlSeconds: 600, entries: [json(1), json(2)] });
       await s.append('src', { entries: [json(3)] });
       const fork = await s.create('f', { fork: { source: 'src' } });
-      expect(fork).toMatchObject({ status: 'created', stream: { tail: formatOffset(3), ttlSeconds: 600, contentType: 'application/json' } });
+      expect(fork).toMatchObject({ status: 'created', stream: { tail: await off(s, 'f', 3), ttlSeconds: 600, contentType: 'application/json' } });
       await s.append('src', { entries: [json(4)] });
       expect(await readAll(s, 'f')).toEqual(['1', '2', '3']);
       const mid = await s.create('g', { fork: { source: 'src', offset: ZERO_OFFSET, subOffset: 1 } });
-      expect(mid.status === 'created' && mid.stream.tail).toBe(formatOffset(1));
+      expect(mid.status === 'created' && mid.stream.tail).toBe(await off(s, 'g', 1));
       expect(await readAll(s, 'g')).toEqual(['1']);
     });
 
@@ -408,7 +416,7 @@ function forkTests(one: OpenOne): void {
       await s.create('src', { contentType: 'application/json', entries: [json(1), json(2)] });
       await s.append('src', { entries: [json(3)] });
       expect((await s.create('f', { fork: { source: 'nope' } })).status).toBe('source-not-found');
-      expect((await s.create('f', { fork: { source: 'src', offset: formatOffset(9) } })).status).toBe('invalid-fork');
+      expect((await s.create('f', { fork: { source: 'src', offset: await off(s, 'src', 9) } })).status).toBe('invalid-fork');
       expect((await s.create('f', { fork: { source: 'src', offset: ZERO_OFFSET, subOffset: 3 } })).status).toBe('invalid-fork');
       expect((await s.create('f', { fork: { source: 'src', offset: 'bad' } })).status).toBe('invalid-fork');
       expect((await s.create('f', { contentType: 'text/plain', fork: { source: 'src' } })).status).toBe('conflict');
@@ -442,7 +450,7 @@ function waitTests(one: OpenOne, open: OpenMany): void {
       expect(await settlesWithin(waiting, 2000)).toBe('changed');
       expect(await readAll(b, 's')).toEqual(['"hi"']);
       // and by a close without data, and only after the offset it waits on
-      const later = b.wait('s', formatOffset(1), never());
+      const later = b.wait('s', await off(b, 's', 1), never());
       expect(await settlesWithin(later, 150)).toBe('pending');
       await a.append('s', { entries: [], close: true });
       expect(await settlesWithin(later, 2000)).toBe('changed');
@@ -479,5 +487,85 @@ function waitTests(one: OpenOne, open: OpenMany): void {
       await b.close();
       expect(await settlesWithin(onY, 2000)).toBe('aborted');
     });
+  });
+}
+
+function identityTests(one: OpenOne, open: OpenMany): void {
+  describe('stream identity, tombstones and limits', () => {
+    it("offsets carry the stream's instance: another instance's offset is offset-gone, the zero offset is position 0 everywhere", async () => {
+      const s = await one();
+      await s.create('a', { contentType: 'application/json', entries: [json(1), json(2)] });
+      const head = await s.head('a');
+      const instance = head.status === 'ok' ? head.stream.instance : '';
+      expect(instance).toMatch(/^[1-9a-z][0-9a-z]{15}$/);
+      expect(head.status === 'ok' && head.stream.tail).toBe(`${instance}_0000000000000002`);
+      const old = await off(s, 'a', 1);
+      expect(await readAll(s, 'a', ZERO_OFFSET)).toEqual(['1', '2']);
+      await s.delete('a');
+      await s.create('a', { contentType: 'application/json', entries: [json(3), json(4)] });
+      expect(await off(s, 'a', 1)).not.toBe(old);
+      expect(await s.read('a', { from: old })).toEqual({ status: 'offset-gone', earliest: await off(s, 'a', 0) });
+      expect(await s.wait('a', old, never())).toBe('changed'); // the read after it answers 410
+      const elsewhere = await one(); // another backend: the same id, another instance
+      await elsewhere.create('a', { contentType: 'application/json', entries: [json(5), json(6)] });
+      expect((await elsewhere.read('a', { from: old })).status).toBe('offset-gone');
+    });
+
+    it("a fork accepts its source's offsets up to where it was cut, and its ancestors' too", async () => {
+      const s = await one();
+      await s.create('src', { contentType: 'application/json', entries: [json(1), json(2)] });
+      const cut = await off(s, 'src', 2);
+      await s.create('fork', { fork: { source: 'src' } });
+      await s.append('src', { entries: [json('src only')] });
+      await s.append('fork', { entries: [json('fork only')] });
+      expect(await readAll(s, 'fork', cut)).toEqual(['"fork only"']);
+      expect(await readAll(s, 'fork', await off(s, 'src', 1))).toEqual(['2', '"fork only"']);
+      expect((await s.read('fork', { from: await off(s, 'src', 3) })).status).toBe('offset-gone');
+      expect(await s.wait('fork', cut, never())).toBe('changed');
+      // a fork of the fork, cut at position 1: the first source's offsets up to 1 still count
+      await s.create('grand', { fork: { source: 'fork', offset: await off(s, 'fork', 1) } });
+      expect(await readAll(s, 'grand', await off(s, 'src', 1))).toEqual([]);
+      expect((await s.read('grand', { from: cut })).status).toBe('offset-gone');
+      expect((await s.create('bad', { fork: { source: 'fork', offset: await off(s, 'grand', 0) } })).status).toBe('invalid-fork');
+    });
+
+    it('a deleted id leaves a tombstone that head reports (as every node sees it); a new stream at the id removes it', async () => {
+      const [a, b] = (await open({}, 2)) as [SessionStore, SessionStore];
+      await a.create('t', { contentType: 'application/json', entries: [json(1)] });
+      expect(await a.delete('t')).toBe('deleted');
+      expect((await a.head('t')).status).toBe('deleted');
+      expect((await b.head('t')).status).toBe('deleted');
+      expect((await b.head('never')).status).toBe('not-found');
+      expect((await b.read('t', { from: '-1' })).status).toBe('not-found');
+      expect((await b.append('t', { entries: [json(2)] })).status).toBe('not-found');
+      expect(await b.delete('t')).toBe('not-found');
+      await b.create('t', { contentType: 'application/json', entries: [json('new')] });
+      expect(await readAll(a, 't')).toEqual(['"new"']);
+      expect((await a.head('t')).status).toBe('ok');
+    });
+
+    it('an expired stream leaves no tombstone', async () => {
+      let now = 1_000_000;
+      const s = await one({ now: () => now });
+      await s.create('x', { contentType: 'application/json', ttlSeconds: 1 });
+      now += 1500;
+      expect((await s.head('x')).status).toBe('not-found');
+    });
+
+    it('refuses an append past AppendOptions.limit (events or bytes) with session-full, writing nothing', async () => {
+      const s = await one();
+      await s.create('a', { contentType: 'application/json', entries: [json(1)] });
+      const limit = { maxEvents: 2, maxBytes: 1_000_000 };
+      expect(await s.append('a', { entries: [json(2), json(3)], limit })).toEqual({ status: 'session-full', limit: 'events', max: 2 });
+      expect((await s.append('a', { entries: [json(2)], limit })).status).toBe('appended');
+      expect(await s.append('a', { entries: [json(3)], limit })).toEqual({ status: 'session-full', limit: 'events', max: 2 });
+      // bytes: the store's accounting of the retained entries, data plus ENTRY_OVERHEAD_BYTES each
+      const bytes = { maxEvents: 1000, maxBytes: 2 * 128 + 10 + 128 + 100 };
+      expect(await s.append('a', { entries: [enc('x'.repeat(150))], limit: bytes })).toEqual({ status: 'session-full', limit: 'bytes', max: bytes.maxBytes });
+      expect((await s.append('a', { entries: [enc('x'.repeat(50))], limit: bytes })).status).toBe('appended');
+      expect(await readAll(s, 'a')).toEqual(['1', '2', 'x'.repeat(50)]);
+      expect((await s.append('a', { entries: [json(4)] })).status).toBe('appended'); // no limit given: none applies
+    });
+
   });
 }
