@@ -1,7 +1,11 @@
 import type Database from 'better-sqlite3';
+import { ENTRY_OVERHEAD_BYTES, newInstance } from '@durable-session/server';
 
-/** The schema version this package writes (`PRAGMA user_version`). */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema version this package writes (`PRAGMA user_version`). 2: instance ids of offsets
+ * (issue 10), fork lineage, retained bytes per stream and in total, tombstones.
+ */
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -25,7 +29,9 @@ CREATE TABLE IF NOT EXISTS streams (
   tail_pos INTEGER NOT NULL,
   last_stream_seq TEXT,
   forks INTEGER NOT NULL DEFAULT 0,
-  soft_deleted INTEGER NOT NULL DEFAULT 0
+  soft_deleted INTEGER NOT NULL DEFAULT 0,
+  ancestors TEXT NOT NULL DEFAULT '[]',
+  bytes INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS entries (
   stream TEXT NOT NULL,
@@ -45,6 +51,16 @@ CREATE TABLE IF NOT EXISTS producers (
   PRIMARY KEY (stream, producer)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS producers_by_age ON producers (stream, at);
+CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS totals (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);
+INSERT OR IGNORE INTO totals (one, bytes) VALUES (1, 0);
+`;
+
+/** Version 1 to 2: new columns, instance ids offsets can name, the byte accounting. */
+const MIGRATE_1_TO_2 = `
+ALTER TABLE streams ADD COLUMN ancestors TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE streams ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+UPDATE streams SET bytes = (SELECT coalesce(sum(length(data)) + count(*) * ${ENTRY_OVERHEAD_BYTES}, 0) FROM entries WHERE stream = streams.id);
 `;
 
 /**
@@ -56,9 +72,21 @@ export function prepareDatabase(db: Database.Database, synchronous: 'normal' | '
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
   const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === 1) migrateFrom1(db);
+  db.exec(SCHEMA);
   if (version === 0) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
+function migrateFrom1(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(MIGRATE_1_TO_2);
+    const setInstance = db.prepare('UPDATE streams SET instance = ? WHERE id = ?');
+    for (const { id } of db.prepare('SELECT id FROM streams').all() as { id: string }[]) setInstance.run(newInstance(), id);
+    db.exec(SCHEMA);
+    db.prepare('UPDATE totals SET bytes = (SELECT coalesce(sum(bytes), 0) FROM streams)').run();
+    db.pragma('user_version = 2');
+  })();
 }
 
 /** A row of `streams`. */
@@ -84,6 +112,10 @@ export interface StreamRow {
   last_stream_seq: string | null;
   forks: number;
   soft_deleted: number;
+  /** The fork lineage: JSON `[{ instance, upTo }]`. */
+  ancestors: string;
+  /** The retained entries' bytes in the store's accounting (data plus ENTRY_OVERHEAD_BYTES each). */
+  bytes: number;
 }
 
 /** A row of `entries`: `pos` is where it starts, `end_pos` where the next one does. */

@@ -4,10 +4,13 @@ import { dirname, basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   checkProducer,
+  ENTRY_OVERHEAD_BYTES,
   formatOffset,
   mediaType,
   modeOf,
+  newInstance,
   parseOffset,
+  positionIn,
   SessionServerError,
   type AppendOptions,
   type AppendOutcome,
@@ -48,6 +51,15 @@ export interface SqliteStoreOptions {
   synchronous?: 'normal' | 'full';
   /** The clock (ms), for tests. Default `Date.now`. */
   now?: () => number;
+  /** Most streams the file holds; a create past it is refused (`too-many-sessions`, 429). Default 100 000. */
+  maxStreams?: number;
+  /**
+   * Most bytes of entries the file holds (data plus ENTRY_OVERHEAD_BYTES each, as the memory
+   * store counts); an append or create past it is refused (`store-full`, 429). Default 4 GiB.
+   */
+  maxBytes?: number;
+  /** Most deleted ids remembered (`head` answers `deleted`), the oldest forgotten first. Default 10 000. */
+  maxTombstones?: number;
 }
 
 /**
@@ -81,12 +93,22 @@ export function sqliteStore(options: SqliteStoreOptions): SessionStore {
 
 type Lookup = StreamRow | 'not-found' | 'gone';
 
-/**
- * The offset of a position in a stream: the one place this store mints offsets (the stream's
- * instance is at hand, for offsets that name it).
- */
-function offsetIn(_stream: Pick<StreamRow, 'instance'>, position: number): string {
-  return formatOffset(position);
+/** An instance a fork inherited from, and its last position the fork holds. */
+type Ancestor = { instance: string; upTo: number };
+
+/** The offset of a position in a stream: the one place this store mints offsets. */
+function offsetIn(stream: Pick<StreamRow, 'instance'>, position: number): string {
+  return formatOffset(stream.instance, position);
+}
+
+/** Where `offset` is in `stream` (its instance or its fork lineage's): see `positionIn`. */
+function positionOf(offset: string, stream: Pick<StreamRow, 'instance' | 'ancestors'>): number | 'foreign' | undefined {
+  return positionIn(offset, stream.instance, JSON.parse(stream.ancestors) as Ancestor[]);
+}
+
+/** The bytes entries cost in the store's accounting (as the memory store counts them). */
+function sizeOf(data: readonly Uint8Array[]): number {
+  return data.reduce((sum, d) => sum + d.byteLength + ENTRY_OVERHEAD_BYTES, 0);
 }
 
 class SqliteStore implements SessionStore {
@@ -97,6 +119,9 @@ class SqliteStore implements SessionStore {
   readonly #maxAgeMs: number | undefined;
   readonly #producerTtlMs: number;
   readonly #maxReadEntries: number;
+  readonly #maxStreams: number;
+  readonly #maxBytes: number;
+  readonly #maxTombstones: number;
   readonly #sweep: ReturnType<typeof setInterval>;
   readonly #sql: ReturnType<typeof statements>;
   #closed = false;
@@ -116,6 +141,9 @@ class SqliteStore implements SessionStore {
     this.#maxAgeMs = options.retention?.maxAgeMs;
     this.#producerTtlMs = options.producerTtlMs ?? 7 * 24 * 60 * 60 * 1000;
     this.#maxReadEntries = options.maxReadEntries ?? 1000;
+    this.#maxStreams = options.maxStreams ?? 100_000;
+    this.#maxBytes = options.maxBytes ?? 4 * 1024 * 1024 * 1024;
+    this.#maxTombstones = options.maxTombstones ?? 10_000;
     this.#sweep = setInterval(() => this.#sweepExpired(), options.sweepIntervalMs ?? 60_000);
     this.#sweep.unref?.();
   }
@@ -131,10 +159,14 @@ class SqliteStore implements SessionStore {
     if (existing === 'gone') return { status: 'conflict', reason: 'the stream was deleted but forks still reference it' };
     const expiresAt = options.expiresAt === undefined ? undefined : Date.parse(options.expiresAt);
     if (existing !== 'not-found') return this.#confirm(existing, options, expiresAt);
+    if ((this.#sql.countStreams.get() as { n: number }).n >= this.#maxStreams) {
+      throw new SessionServerError('too-many-sessions', `the store holds its maximum of ${this.#maxStreams} streams`);
+    }
     let contentType = options.contentType ?? 'application/octet-stream';
     let ttl = options.ttlSeconds;
     let exp = expiresAt;
     let inherited: { rows: EntryRow[]; end: number } = { rows: [], end: 0 };
+    let ancestors: Ancestor[] = [];
     if (options.fork !== undefined) {
       const source = this.#lookup(options.fork.source, now);
       if (source === 'not-found') return { status: 'source-not-found' };
@@ -146,17 +178,24 @@ class SqliteStore implements SessionStore {
       const sliced = this.#sliceForFork(source, options.fork.offset, options.fork.subOffset ?? 0);
       if (typeof sliced === 'string') return { status: 'invalid-fork', reason: sliced };
       inherited = sliced;
+      ancestors = [
+        ...(JSON.parse(source.ancestors) as Ancestor[]).map((a) => ({ instance: a.instance, upTo: Math.min(a.upTo, sliced.end) })),
+        { instance: source.instance, upTo: sliced.end },
+      ];
       if (ttl === undefined && exp === undefined) {
         ttl = source.ttl_seconds ?? undefined;
         exp = source.expires_at ?? undefined;
       }
       this.#sql.addFork.run(source.id);
     }
+    const inheritedBytes = sizeOf(inherited.rows.map((r) => r.data));
+    this.#reserve(inheritedBytes + sizeOf(options.entries ?? []));
     this.#sql.deleteEntries.run(id);
     this.#sql.deleteProducers.run(id);
+    this.#sql.unbury.run(id);
     this.#sql.insertStream.run({
       id,
-      instance: randomBytes(8).toString('hex'),
+      instance: newInstance(),
       content_type: contentType,
       media_type: mediaType(contentType),
       mode: modeOf(contentType),
@@ -172,9 +211,11 @@ class SqliteStore implements SessionStore {
       closed: options.closed === true ? 1 : 0,
       start: inherited.rows[0]?.pos ?? inherited.end,
       tail: inherited.end,
+      ancestors: JSON.stringify(ancestors),
     });
     for (const row of inherited.rows) this.#sql.insertEntry.run({ stream: id, ...row });
     const stream = this.#row(id);
+    this.#addBytes(stream, inheritedBytes);
     this.#write(stream, options.entries ?? [], now);
     this.#trim(stream, now);
     return { status: 'created', stream: info(this.#row(id)) };
@@ -203,8 +244,9 @@ class SqliteStore implements SessionStore {
 
   /** The entries a fork inherits (see the memory store): a string is why the fork is invalid. */
   #sliceForFork(source: StreamRow, offset: string | undefined, subOffset: number): { rows: EntryRow[]; end: number } | string {
-    const at = offset === undefined ? source.tail_pos : parseOffset(offset);
+    const at = offset === undefined ? source.tail_pos : positionOf(offset, source);
     if (at === undefined) return `malformed fork offset: ${String(offset)}`;
+    if (at === 'foreign') return 'the fork offset is not an offset of the source stream';
     if (at > source.tail_pos) return 'the fork offset is beyond the source stream';
     if (at < source.start_pos) return "the fork offset is before the source stream's retained data";
     let end = at;
@@ -229,6 +271,7 @@ class SqliteStore implements SessionStore {
       .transaction((): StreamLookup => {
         const now = this.#now();
         const stream = this.#lookup(id, now);
+        if (stream === 'not-found' && this.#sql.tombstone.get(id) !== undefined) return { status: 'deleted' };
         if (typeof stream === 'string') return { status: stream };
         if (options.touch === true) this.#sql.touch.run(now, id);
         return { status: 'ok', stream: info(stream) };
@@ -239,8 +282,9 @@ class SqliteStore implements SessionStore {
   async append(id: string, options: AppendOptions): Promise<AppendOutcome> {
     this.#assertOpen();
     const outcome = this.#db.transaction(() => this.#append(id, options)).immediate();
-    if (outcome.status === 'appended' && outcome.first !== outcome.tail) this.#waiters.changed(id, parseOffset(outcome.tail) ?? 0, outcome.closed);
-    else if (outcome.status === 'appended' && outcome.closed) this.#waiters.changed(id, parseOffset(outcome.tail) ?? 0, true);
+    const tail = outcome.status === 'appended' ? (parseOffset(outcome.tail)?.position ?? 0) : 0;
+    if (outcome.status === 'appended' && outcome.first !== outcome.tail) this.#waiters.changed(id, tail, outcome.closed);
+    else if (outcome.status === 'appended' && outcome.closed) this.#waiters.changed(id, tail, true);
     return outcome;
   }
 
@@ -276,7 +320,10 @@ class SqliteStore implements SessionStore {
     if (options.streamSeq !== undefined && stream.last_stream_seq !== null && options.streamSeq <= stream.last_stream_seq) {
       return { status: 'stream-seq-regression', last: stream.last_stream_seq };
     }
+    const full = this.#sessionFull(stream, options);
+    if (full !== undefined) return full;
     if (closeOnly && options.close !== true) return { status: 'appended', first: tail, tail, closed: false, producer: undefined };
+    this.#reserve(sizeOf(options.entries));
     this.#write(stream, options.entries, now);
     if (verdict?.kind === 'accept' && producer !== undefined) this.#sql.saveProducer.run(id, producer.id, producer.epoch, producer.seq, now);
     this.#sql.afterAppend.run(now, options.streamSeq ?? null, options.close === true ? 1 : 0, id);
@@ -290,35 +337,61 @@ class SqliteStore implements SessionStore {
     };
   }
 
+  /** `session-full` when the append would take the stream past `options.limit`. */
+  #sessionFull(stream: StreamRow, options: AppendOptions): AppendOutcome | undefined {
+    const limit = options.limit;
+    if (limit === undefined) return undefined;
+    const events = (this.#sql.countEntries.get(stream.id) as { n: number }).n;
+    if (events + options.entries.length > limit.maxEvents) return { status: 'session-full', limit: 'events', max: limit.maxEvents };
+    if (stream.bytes + sizeOf(options.entries) > limit.maxBytes) return { status: 'session-full', limit: 'bytes', max: limit.maxBytes };
+    return undefined;
+  }
+
+  /** Refuse (`store-full`) when `bytes` more would take the file past `maxBytes`. */
+  #reserve(bytes: number): void {
+    const total = (this.#sql.totalBytes.get() as { bytes: number }).bytes;
+    if (total + bytes > this.#maxBytes) throw new SessionServerError('store-full', `the store holds its maximum of ${this.#maxBytes} bytes`);
+  }
+
+  /** Count `delta` bytes more (or fewer) retained in `stream` and in the file. */
+  #addBytes(stream: StreamRow, delta: number): void {
+    if (delta === 0) return;
+    stream.bytes += delta;
+    this.#sql.addBytes.run(delta, stream.id);
+    this.#sql.addTotal.run(delta);
+  }
+
   /** Insert entries at the tail (updating `stream.tail_pos` in memory and in the row). */
   #write(stream: StreamRow, data: readonly Uint8Array[], now: number): void {
     const sizes = data.map((d) => (stream.mode === 'json' ? 1 : d.byteLength));
     const batchEnd = stream.tail_pos + sizes.reduce((a, b) => a + b, 0);
+    let written = 0;
     data.forEach((d, i) => {
       const size = sizes[i] ?? 0;
       if (size === 0) return;
       const row = { stream: stream.id, pos: stream.tail_pos, end_pos: stream.tail_pos + size, at: now, batch_end: batchEnd, data: Buffer.from(d) };
       this.#sql.insertEntry.run(row);
       stream.tail_pos += size;
+      written += d.byteLength + ENTRY_OVERHEAD_BYTES;
     });
     this.#sql.setTail.run(stream.tail_pos, stream.id);
+    this.#addBytes(stream, written);
   }
 
   async read(id: string, options: ReadOptions): Promise<ReadOutcome> {
     this.#assertOpen();
-    const requested = options.from === '-1' ? undefined : parseOffset(options.from);
-    if (options.from !== '-1' && requested === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${options.from}`);
-    return this.#db.transaction(() => this.#read(id, requested, options)).immediate();
+    if (options.from !== '-1' && parseOffset(options.from) === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${options.from}`);
+    return this.#db.transaction(() => this.#read(id, options)).immediate();
   }
 
-  #read(id: string, requested: number | undefined, options: ReadOptions): ReadOutcome {
+  #read(id: string, options: ReadOptions): ReadOutcome {
     const now = this.#now();
     const stream = this.#lookup(id, now);
     if (typeof stream === 'string') return { status: stream };
     if (options.touch === true) this.#sql.touch.run(now, id);
     this.#trim(stream, now);
-    const from = requested ?? stream.start_pos;
-    if (from < stream.start_pos) return { status: 'offset-gone', earliest: offsetIn(stream, stream.start_pos) };
+    const from = options.from === '-1' ? stream.start_pos : (positionOf(options.from, stream) ?? stream.start_pos);
+    if (from === 'foreign' || from < stream.start_pos) return { status: 'offset-gone', earliest: offsetIn(stream, stream.start_pos) };
     if (from > stream.tail_pos) return { status: 'offset-beyond-tail', tail: offsetIn(stream, stream.tail_pos) };
     const limit = Math.max(1, Math.min(options.limit ?? this.#maxReadEntries, this.#maxReadEntries));
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
@@ -339,10 +412,11 @@ class SqliteStore implements SessionStore {
 
   async wait(id: string, after: string, signal: AbortSignal): Promise<WaitOutcome> {
     this.#assertOpen();
-    const position = parseOffset(after);
-    if (position === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
+    if (parseOffset(after) === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
     const stream = this.#db.transaction(() => this.#lookup(id, this.#now())).immediate();
     if (typeof stream === 'string') return 'not-found';
+    const position = positionOf(after, stream) ?? 0;
+    if (position === 'foreign') return 'changed'; // the read that follows answers 410
     if (signal.aborted) return 'aborted';
     if (stream.tail_pos > position || stream.closed === 1) return 'changed';
     // Registered synchronously after the check: no append of this process can slip in between.
@@ -354,7 +428,9 @@ class SqliteStore implements SessionStore {
     const outcome = this.#db
       .transaction((): DeleteOutcome => {
         const stream = this.#lookup(id, this.#now());
-        return typeof stream === 'string' ? stream : this.#remove(stream);
+        if (typeof stream === 'string') return stream;
+        this.#bury(id);
+        return this.#remove(stream);
       })
       .immediate();
     return outcome;
@@ -385,8 +461,15 @@ class SqliteStore implements SessionStore {
     return stream;
   }
 
+  /** Remember a deleted id (bounded: the oldest tombstones go first). */
+  #bury(id: string): void {
+    this.#sql.bury.run(id);
+    this.#sql.forgetTombstones.run(this.#maxTombstones);
+  }
+
   #remove(stream: StreamRow): 'deleted' | 'soft-deleted' {
     this.#waiters.deleted(stream.id);
+    this.#addBytes(stream, -stream.bytes);
     this.#sql.deleteEntries.run(stream.id);
     this.#sql.deleteProducers.run(stream.id);
     if (stream.forks > 0) {
@@ -409,10 +492,11 @@ class SqliteStore implements SessionStore {
 
   /** Retention: drop entries beyond `maxEvents` or older than `maxAgeMs`. */
   #trim(stream: StreamRow, now: number): void {
-    let dropped = 0;
-    if (this.#maxEvents !== undefined) dropped += this.#sql.trimCount.run(stream.id, stream.id, this.#maxEvents).changes;
-    if (this.#maxAgeMs !== undefined) dropped += this.#sql.trimAge.run(stream.id, now - this.#maxAgeMs).changes;
-    if (dropped === 0) return;
+    const dropped: { size: number }[] = [];
+    if (this.#maxEvents !== undefined) dropped.push(...(this.#sql.trimCount.all(stream.id, stream.id, this.#maxEvents) as { size: number }[]));
+    if (this.#maxAgeMs !== undefined) dropped.push(...(this.#sql.trimAge.all(stream.id, now - this.#maxAgeMs) as { size: number }[]));
+    if (dropped.length === 0) return;
+    this.#addBytes(stream, -dropped.reduce((sum, d) => sum + d.size + ENTRY_OVERHEAD_BYTES, 0));
     const first = this.#sql.firstEntry.get(stream.id) as { pos: number } | undefined;
     stream.start_pos = first?.pos ?? stream.tail_pos;
     this.#sql.setStart.run(stream.start_pos, stream.id);
@@ -465,9 +549,18 @@ function statements(db: Database.Database) {
     stream: p('SELECT * FROM streams WHERE id = ?'),
     live: p('SELECT * FROM streams WHERE soft_deleted = 0 AND (ttl_seconds IS NOT NULL OR expires_at IS NOT NULL)'),
     insertStream: p(`INSERT INTO streams (id, instance, content_type, media_type, mode, created_at, last_access, ttl_seconds, expires_at,
-      req_content_type, req_ttl_seconds, req_expires_at, fork_source, fork_offset, fork_sub, closed, start_pos, tail_pos)
+      req_content_type, req_ttl_seconds, req_expires_at, fork_source, fork_offset, fork_sub, closed, start_pos, tail_pos, ancestors)
       VALUES (@id, @instance, @content_type, @media_type, @mode, @now, @now, @ttl, @exp, @req_ct, @req_ttl, @req_exp,
-      @fork_source, @fork_offset, @fork_sub, @closed, @start, @tail)`),
+      @fork_source, @fork_offset, @fork_sub, @closed, @start, @tail, @ancestors)`),
+    countStreams: p('SELECT count(*) AS n FROM streams'),
+    countEntries: p('SELECT count(*) AS n FROM entries WHERE stream = ?'),
+    addBytes: p('UPDATE streams SET bytes = bytes + ? WHERE id = ?'),
+    totalBytes: p('SELECT bytes FROM totals WHERE one = 1'),
+    addTotal: p('UPDATE totals SET bytes = bytes + ? WHERE one = 1'),
+    tombstone: p('SELECT 1 FROM tombstones WHERE id = ?'),
+    bury: p('INSERT OR REPLACE INTO tombstones (id) VALUES (?)'),
+    unbury: p('DELETE FROM tombstones WHERE id = ?'),
+    forgetTombstones: p('DELETE FROM tombstones WHERE rowid IN (SELECT rowid FROM tombstones ORDER BY rowid DESC LIMIT -1 OFFSET ?)'),
     deleteStream: p('DELETE FROM streams WHERE id = ?'),
     softDelete: p('UPDATE streams SET soft_deleted = 1 WHERE id = ?'),
     addFork: p('UPDATE streams SET forks = forks + 1 WHERE id = ?'),
@@ -483,8 +576,8 @@ function statements(db: Database.Database) {
     entriesBefore: p('SELECT end_pos, pos, at, batch_end, data FROM entries WHERE stream = ? AND pos < ? ORDER BY end_pos'),
     firstEntry: p('SELECT pos FROM entries WHERE stream = ? ORDER BY end_pos LIMIT 1'),
     trimCount: p(`DELETE FROM entries WHERE stream = ? AND end_pos <= coalesce((SELECT end_pos FROM entries WHERE stream = ?
-      ORDER BY end_pos DESC LIMIT 1 OFFSET ?), -1)`),
-    trimAge: p('DELETE FROM entries WHERE stream = ? AND at < ?'),
+      ORDER BY end_pos DESC LIMIT 1 OFFSET ?), -1) RETURNING length(data) AS size`),
+    trimAge: p('DELETE FROM entries WHERE stream = ? AND at < ? RETURNING length(data) AS size'),
     producer: p('SELECT epoch, last_seq FROM producers WHERE stream = ? AND producer = ?'),
     saveProducer: p('INSERT OR REPLACE INTO producers (stream, producer, epoch, last_seq, at) VALUES (?, ?, ?, ?, ?)'),
     forgetProducers: p('DELETE FROM producers WHERE stream = ? AND at <= ?'),
