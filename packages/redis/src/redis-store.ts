@@ -310,7 +310,9 @@ class RedisStore implements SessionStore {
     const base = `${this.#prefix}{${id}}:`;
     const keys = [`${base}m`, `${base}l`, `${base}p`, `${base}z`, `${base}t`];
     const argv = [this.#channel, id, String(this.#now()), ...this.#config, ...args];
-    const reply = await this.#connection.script(name, keys, argv);
+    const reply = await this.#connection.script(name, keys, argv).catch((error: unknown) => {
+      throw storeFailure(error);
+    });
     const [first, ...rest] = reply;
     if (first === undefined) throw new RedisStoreError('bad-reply', `script ${name} answered nothing`);
     const header = JSON.parse(first.toString('utf8')) as Header;
@@ -367,6 +369,15 @@ function lineageOf(source: Header): Ancestor[] {
   const cut = source.tail as number;
   const inherited = JSON.parse(source.anc as string) as Ancestor[];
   return [...inherited.map((a) => ({ instance: a.instance, upTo: Math.min(a.upTo, cut) })), { instance: source.source as string, upTo: cut }];
+}
+
+/**
+ * A failed script call as the store reports it: Redis refusing writes at its `maxmemory` (`OOM`)
+ * is the store being full (`store-full`, 429: the client comes back later), not a server fault.
+ */
+export function storeFailure(error: unknown): unknown {
+  if (!(error instanceof Error) || !/\bOOM\b/.test(error.message)) return error;
+  return new SessionServerError('store-full', `Redis refused the write at its maxmemory: ${error.message}`);
 }
 
 /** A script's header as an outcome: without the instance it carries for minting offsets. */
