@@ -34,7 +34,8 @@ async function installApp(): Promise<void> {
   const dependencies: Record<string, string> = {};
   for (const [name, { file }] of tarballs) dependencies[name] = `file:${file}`;
   const peers = new Set(packages.flatMap(({ manifest }) => Object.keys(manifest.peerDependencies ?? {})));
-  for (const name of [...peers, '@types/node', '@types/react']) dependencies[name] = installedVersion(name);
+  // A peer that is one of our packages (the stores' @durable-session/server) comes from its tarball.
+  for (const name of [...peers, '@types/node', '@types/react']) if (!tarballs.has(name)) dependencies[name] = installedVersion(name);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-test-app', private: true, type: 'module', dependencies }, null, 2));
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: app });
 }
