@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createSessionHost, type SessionHostOptions, type SessionHost } from './host';
+import { createSessionHost, type SessionHost } from './host';
 import { memoryStore } from './memory-store';
 import { reportToConsole } from './report';
 import type { Authorize } from './protocol/config';
@@ -20,7 +20,7 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
   authorize?: Authorize;
   /** How long `close()` waits for running agents. Default 5000 ms. */
   closeTimeoutMs?: number;
-  /** The lease of a running turn, in seconds (see {@link SessionHostOptions.turnLeaseSeconds}). Default 6. */
+  /** The lease of a running turn, in seconds (see `SessionHostOptions.turnLeaseSeconds`). Default 6. */
   turnLeaseSeconds?: number;
   /** The WebSocket endpoint's options (`docs/websocket-protocol.md`), or `false` for none. */
   websocket?: WebSocketOptions | false;
