@@ -39,13 +39,13 @@ const queryOf = (offset: string, how: string, cursor: string): string =>
 async function* sseBatches<E>(
   endpoint: StreamEndpoint,
   response: Response,
-  alive: () => void,
+  watch: { signal: AbortSignal; restart(): void },
 ): AsyncGenerator<{ batch: ReadBatch<E>; cursor: string | undefined }, void, undefined> {
   if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream'))
     throw new DurableSessionError('protocol', 'expected text/event-stream');
   let events: E[] = [];
   let controls = 0;
-  for await (const { event, data } of parseSse(response.body, undefined, alive)) {
+  for await (const { event, data } of parseSse(response.body, { onBytes: watch.restart, signal: watch.signal })) {
     if (event === 'data') events = events.concat(eventsOf<E>(endpoint.json(data)));
     else if (event === 'control') {
       const control = endpoint.json(data) as { streamNextOffset?: unknown; streamCursor?: string; upToDate?: boolean; streamClosed?: boolean };
@@ -99,7 +99,7 @@ export async function* readStream<E>(endpoint: StreamEndpoint, offset: string, l
         // Only a read from the start creates the stream: elsewhere a missing one lost what we read.
         const response = await (offset === '-1' ? endpoint.ensure(get, watch.signal) : get());
         if (how === 'sse') {
-          for await (const read of sseBatches<E>(endpoint, response, watch.restart)) {
+          for await (const read of sseBatches<E>(endpoint, response, watch)) {
             offset = read.batch.offset;
             cursor = read.cursor ?? cursor;
             yield read.batch;

@@ -11,19 +11,30 @@ export interface SseEvent {
   data: string;
 }
 
+/** Options of {@link parseSse}. */
+export interface SseOptions {
+  maxEventLength?: number;
+  onBytes?: () => void;
+  signal?: AbortSignal;
+}
+
 /**
  * Parse a `text/event-stream` body (as read by `fetch`) into events, per the
  * WHATWG rules: `\n`, `\r\n` or `\r` line ends, `:` comments, one optional space
  * after the colon, events without data skipped. Cancels the body when the
- * consumer stops early. An event (pending line plus data lines) longer than `maxEventLength`
- * characters (default 8 Mi) fails with `protocol`; `onBytes` is called on every chunk read (a
- * sign of life, keep-alive comments included).
+ * consumer stops early, and when `signal` aborts (then it throws the abort reason, whatever the
+ * `fetch` underneath does with its body). An event (pending line plus data lines) longer than
+ * `maxEventLength` characters (default 8 Mi) fails with `protocol`; `onBytes` is called on every
+ * chunk read (a sign of life, keep-alive comments included).
  * @example
  * const res = await fetch(url);
  * for await (const { event, data } of parseSse(res.body!)) console.log(event, data);
  */
-export async function* parseSse(body: ReadableStream<Uint8Array>, maxEventLength = 1 << 23, onBytes?: () => void): AsyncGenerator<SseEvent, void, undefined> {
+export async function* parseSse(body: ReadableStream<Uint8Array>, options: SseOptions = {}): AsyncGenerator<SseEvent, void, undefined> {
+  const { maxEventLength = 1 << 23, onBytes, signal } = options;
   const reader = body.getReader();
+  const stop = (): void => void reader.cancel().catch(() => {});
+  signal?.addEventListener('abort', stop);
   const decoder = new TextDecoder();
   let buffer = '';
   let event = '';
@@ -32,6 +43,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxEventLength
   try {
     for (;;) {
       const { done, value } = await reader.read();
+      if (signal?.aborted) throw signal.reason;
       onBytes?.();
       buffer += done ? decoder.decode() + '\n' : decoder.decode(value, { stream: true });
       // A trailing `\r` may be the first half of `\r\n`: keep it for the next chunk.
@@ -60,6 +72,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, maxEventLength
       if (done) return;
     }
   } finally {
-    reader.cancel().catch(() => {});
+    signal?.removeEventListener('abort', stop);
+    stop();
   }
 }
