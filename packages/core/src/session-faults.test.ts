@@ -5,7 +5,8 @@ import { memoryAdapter } from './adapters/memory';
 import { DurableSessionError } from './errors';
 import type { SessionEvent } from './events';
 import { createDurableSession } from './session';
-import type { AppendOptions, DurableSessionError as ErrorType, ReadBatch, SessionAdapter } from './types';
+import type { AppendOptions, ReadBatch, SessionAdapter } from './types';
+type ErrorType = DurableSessionError;
 import { waitFor } from './wait';
 
 type Event = SessionEvent;
@@ -171,7 +172,7 @@ describe('property: cuts, reconnects, valid and invalid events', () => {
         const write = raw(memory, 'p');
         const session = createDurableSession({ sessionId: 'p', adapter, ...solo });
         const applied: string[] = [];
-        session.on('event', ({ event }) => applied.push(event.turnId ?? ''));
+        session.on('event', ({ event }) => applied.push('turnId' in event ? event.turnId : ''));
         const acknowledged: string[] = [];
         for (const [index, item] of steps.entries()) {
           if (item.kind === 'valid') {
