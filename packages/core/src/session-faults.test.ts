@@ -172,7 +172,7 @@ describe('property: cuts, reconnects, valid and invalid events', () => {
         const write = raw(memory, 'p');
         const session = createDurableSession({ sessionId: 'p', adapter, ...solo });
         const applied: string[] = [];
-        session.on('event', ({ event }) => applied.push('turnId' in event ? event.turnId : ''));
+        session.on('event', ({ event }) => applied.push(String(event.turnId)));
         const acknowledged: string[] = [];
         for (const [index, item] of steps.entries()) {
           if (item.kind === 'valid') {
