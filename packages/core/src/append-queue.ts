@@ -3,6 +3,8 @@ import { createBackoff, pause, retryDelay } from './retry';
 import type { ReconnectOptions, SessionAdapter, WriteOptions } from './types';
 import { randomId, toError, watchdog } from './util';
 
+const aborted = (): DurableSessionError => new DurableSessionError('aborted', 'write aborted');
+
 /** What the append queue needs from its session. */
 export interface AppendQueueHost<E> {
   sessionId: string;
@@ -49,7 +51,7 @@ export function createAppendQueue<E>(host: AppendQueueHost<E>): (event: E, optio
         return;
       } catch (error) {
         if (signal.aborted) throw host.closedError();
-        if (call.aborted) throw (newEpoch(), new DurableSessionError('aborted', 'the write was aborted or timed out', { cause: call.reason }));
+        if (call.aborted) throw (newEpoch(), aborted());
         const failure = toError(error);
         if (!failure.retryable) {
           // A `conflict` (409, nothing appended) past seq 0 is a sequence gap when the server
@@ -70,7 +72,7 @@ export function createAppendQueue<E>(host: AppendQueueHost<E>): (event: E, optio
   };
   return (event, options = {}) => {
     const result = queue.then(async () => {
-      if (options.signal?.aborted) throw new DurableSessionError('aborted', 'the write was aborted before it started');
+      if (options.signal?.aborted) throw aborted();
       const call = watchdog([signal, options.signal], options.timeoutMs);
       try {
         return await attempt(event, call.signal);

@@ -17,19 +17,8 @@ export interface RequestSpec {
   signal?: AbortSignal;
 }
 
-/** The code of a non-2xx status (`deleted` is the server's 404 for a session deleted for good). */
-const codeOfStatus = (status: number, bodyCode: unknown): DurableSessionErrorCode =>
-  status === 410
-    ? 'gone'
-    : status === 401 || status === 403
-      ? 'unauthorized'
-      : status === 404
-        ? bodyCode === 'deleted'
-          ? 'deleted'
-          : 'not-found'
-        : status === 409
-          ? 'conflict'
-          : 'http';
+/** The code of each non-2xx status that has one; any other is `http`. */
+const CODE_OF_STATUS: Partial<Record<number, DurableSessionErrorCode>> = { 401: 'unauthorized', 403: 'unauthorized', 404: 'not-found', 409: 'conflict', 410: 'gone' };
 
 /**
  * The HTTP status → {@link DurableSessionError} mapping, in one place: `410` → `gone`,
@@ -45,7 +34,8 @@ export async function errorOfResponse(response: Response, what: string): Promise
     // `{ "error": { "code": "deleted", ... } }`: anything else (or unreadable) is a plain 404.
     bodyCode = await response.json().then((body: { error?: { code?: unknown } } | null) => body?.error?.code, () => undefined);
   } else void response.body?.cancel().catch(() => {}); // free the connection: the status is what matters
-  return new DurableSessionError(codeOfStatus(status, bodyCode), `${what} answered ${status}`, { status });
+    // `deleted` is the server's 404 for a session deleted for good.
+  return new DurableSessionError(bodyCode === 'deleted' ? 'deleted' : (CODE_OF_STATUS[status] ?? 'http'), `${what} answered ${status}`, { status });
 }
 
 /**
@@ -55,12 +45,7 @@ export async function errorOfResponse(response: Response, what: string): Promise
  * const response = await sendRequest(fetch, headers, url, { method: 'GET', signal });
  */
 export async function sendRequest(fetcher: typeof fetch, headers: HeadersOption | undefined, target: string, spec: RequestSpec): Promise<Response> {
-  const init: RequestInit = {
-    method: spec.method,
-    headers: { ...(typeof headers === 'function' ? await headers() : headers), ...spec.headers },
-  };
-  if (spec.body !== undefined) init.body = spec.body;
-  if (spec.signal) init.signal = spec.signal;
+  const init: RequestInit = { ...spec, headers: { ...(typeof headers === 'function' ? await headers() : headers), ...spec.headers } };
   let response: Response;
   try {
     response = await fetcher(target, init);

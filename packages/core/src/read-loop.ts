@@ -61,7 +61,7 @@ export function createReadLoop<E>(host: ReadLoopHost<E>): { run(): Promise<void>
           live ||= batch.upToDate;
           if (batch.closed) return host.set({ status: 'closed' });
         }
-        if (!signal.aborted && !current.signal.aborted) throw new DurableSessionError('network', 'the read ended');
+        if (!signal.aborted && !current.signal.aborted) throw new DurableSessionError('network', 'read ended');
       } catch (error) {
         if (signal.aborted || current.signal.aborted) continue; // closing, or gone offline
         const failure = toError(error);

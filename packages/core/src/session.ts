@@ -33,7 +33,7 @@ function applier<E extends AppEvent, S extends SessionState>({ store, reduce, ta
     const from = store.get().offset;
     const live = batch.upToDate ? { status: 'live' as const, error: undefined } : {};
     if (!isAfterOffset(batch.offset, from)) {
-      if (batch.events.length) store.warn(new DurableSessionError('protocol', `dropped a repeated batch ending at ${batch.offset}`));
+      if (batch.events.length) store.warn(new DurableSessionError('protocol', `repeated batch ${batch.offset}`));
       return store.set(live);
     }
     let state = store.get().state;
@@ -41,11 +41,11 @@ function applier<E extends AppEvent, S extends SessionState>({ store, reduce, ta
     // and reported once: the offset still moves past it, so the fold never stalls.
     const events = batch.events.filter((event) => {
       try {
-        if (typeof event?.type !== 'string') throw new TypeError('not an object with a string type');
+        if (typeof event?.type !== 'string') throw new TypeError('no string type');
         state = reduce(state, event);
         return true;
       } catch (error) {
-        store.fail(new DurableSessionError('protocol', `skipped an event it cannot fold before ${batch.offset}`, { cause: error }));
+        store.fail(new DurableSessionError('protocol', `skipped an unfoldable event before ${batch.offset}`, { cause: error }));
         return false;
       }
     });
@@ -137,7 +137,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     },
     fail,
   });
-  const closedError = (): DurableSessionError => new DurableSessionError('closed', `session ${sessionId} is closed`);
+  const closedError = (): DurableSessionError => new DurableSessionError('closed', `${sessionId} closed`);
   const append = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
 
   const start = async (): Promise<void> => {
@@ -220,19 +220,19 @@ function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E,
   const isText = (text: unknown): text is string => typeof text === 'string' && text.trim() !== '';
   return {
     send(text, { turnId = randomId(), ...options } = {}) {
-      if (host.closed() || !isText(text) || !turnId) return reject('send() needs a non-empty text');
+      if (host.closed() || !isText(text) || !turnId) return reject('empty text');
       return append({ type: 'prompt', turnId, text, clientId }, options).then(() => turnId);
     },
     cancel(turnId = host.get().activeTurnId, options) {
-      if (host.closed() || !turnId) return reject('cancel(): no active turn');
+      if (host.closed() || !turnId) return reject('no turn');
       return append({ type: 'cancel', turnId, clientId }, options);
     },
     steer(text, turnId = host.get().activeTurnId, options) {
-      if (host.closed() || !isText(text) || !turnId) return reject('steer() needs a non-empty text and a turn');
+      if (host.closed() || !isText(text) || !turnId) return reject('empty text or no turn');
       return append({ type: 'steer', turnId, text, clientId }, options);
     },
     emit(event, options) {
-      if (host.closed() || typeof event?.type !== 'string') return reject('emit() needs an event with a string type');
+      if (host.closed() || typeof event?.type !== 'string') return reject('no string type');
       return append(event, options);
     },
   };

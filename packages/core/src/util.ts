@@ -38,7 +38,7 @@ export function watchdog(parents: (AbortSignal | undefined)[], ms?: number): { s
   let timer: ReturnType<typeof setTimeout> | undefined;
   const restart = (): void => {
     clearTimeout(timer);
-    if (ms !== undefined) timer = setTimeout(abort, ms, new DurableSessionError('network', `nothing for ${ms} ms`));
+    if (ms !== undefined) timer = setTimeout(abort, ms, new DurableSessionError('network', `silent ${ms} ms`));
   };
   for (const parent of parents) {
     if (parent?.aborted) abort(parent.reason);

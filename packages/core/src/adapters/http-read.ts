@@ -10,7 +10,7 @@ export interface StreamEndpoint {
   /** The stream's URL. */
   url: string;
   /** How to read live once caught up. */
-  mode: 'sse' | 'long-poll';
+  live: 'sse' | 'long-poll';
   /** GET `target`; non-2xx answers throw typed errors. */
   get(target: string, signal: AbortSignal): Promise<Response>;
   /** The server's SSE keep-alive interval: a live SSE read without a byte for twice as long is dead. */
@@ -27,7 +27,7 @@ export interface StreamEndpoint {
 
 /** The events of a JSON body, which must be an array. */
 export const eventsOf = <E>(value: unknown): E[] => {
-  if (!Array.isArray(value)) throw new DurableSessionError('protocol', 'expected a JSON array');
+  if (!Array.isArray(value)) throw new DurableSessionError('protocol', 'not an array');
   return value as E[];
 };
 
@@ -42,14 +42,14 @@ async function* sseBatches<E>(
   watch: { signal: AbortSignal; restart(): void },
 ): AsyncGenerator<{ batch: ReadBatch<E>; cursor: string | undefined }, void, undefined> {
   if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream'))
-    throw new DurableSessionError('protocol', 'expected text/event-stream');
+    throw new DurableSessionError('protocol', 'not SSE');
   let events: E[] = [];
   let controls = 0;
   for await (const { event, data } of parseSse(response.body, { onBytes: watch.restart, signal: watch.signal })) {
     if (event === 'data') events = events.concat(eventsOf<E>(endpoint.json(data)));
     else if (event === 'control') {
       const control = endpoint.json(data) as { streamNextOffset?: unknown; streamCursor?: string; upToDate?: boolean; streamClosed?: boolean };
-      if (typeof control.streamNextOffset !== 'string') throw new DurableSessionError('protocol', 'control event without streamNextOffset');
+      if (typeof control.streamNextOffset !== 'string') throw new DurableSessionError('protocol', 'no streamNextOffset');
       controls++;
       const closed = control.streamClosed === true;
       yield { batch: { events, offset: control.streamNextOffset, upToDate: closed || control.upToDate === true, closed }, cursor: control.streamCursor };
@@ -59,7 +59,7 @@ async function* sseBatches<E>(
   }
   // The server ends SSE responses now and then: reconnect from the last offset,
   // unless this one carried nothing (then let the caller back off).
-  if (!controls) throw new DurableSessionError('network', 'SSE response ended without a control event');
+  if (!controls) throw new DurableSessionError('network', 'SSE ended empty');
 }
 
 /** One catch-up or long-poll response as a batch (a `204` is an empty, up-to-date one). */
@@ -85,7 +85,7 @@ export async function* readStream<E>(endpoint: StreamEndpoint, offset: string, l
   let lastLiveStart = -Infinity;
   try {
     while (!signal.aborted) {
-      const how = live && upToDate ? endpoint.mode : '';
+      const how = live && upToDate ? endpoint.live : '';
       if (how) {
         // However fast the server ends live responses, reconnect at most once per `minReconnectDelayMs`.
         const wait = lastLiveStart + endpoint.minReconnectDelayMs - Date.now();

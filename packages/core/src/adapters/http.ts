@@ -68,7 +68,8 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
  * });
  */
 export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOptions): SessionAdapter<E> {
-  const { baseUrl, live: mode = 'sse', keepAliveMs = 15_000, timeoutMs = 30_000, minReconnectDelayMs = 100 } = options;
+  const settings = { live: 'sse' as const, keepAliveMs: 15_000, timeoutMs: 30_000, minReconnectDelayMs: 100, ...options };
+  const { baseUrl, timeoutMs } = settings;
   const streamUrl = (sessionId: string): string => `${baseUrl.replace(/\/+$/, '')}/v1/stream/${encodeURIComponent(sessionId)}`;
   const fetcher: typeof fetch = (input, init) => (options.fetch ?? fetch)(input, init);
   const request = (target: string, spec: RequestSpec): Promise<Response> => sendRequest(fetcher, options.headers, target, spec);
@@ -87,15 +88,12 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new DurableSessionError('protocol', `bad JSON from ${baseUrl}`, { cause: error });
+      throw new DurableSessionError('protocol', 'bad JSON', { cause: error });
     }
   };
   const endpoint = (sessionId: string): StreamEndpoint => ({
+    ...settings,
     url: streamUrl(sessionId),
-    mode,
-    keepAliveMs,
-    timeoutMs,
-    minReconnectDelayMs,
     get: (target, signal) => request(target, { method: 'GET', signal }),
     ensure: ensure(sessionId),
     json,

@@ -68,7 +68,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, options: SseOp
         }
       }
       // A line without end, or an event without a blank line, must not grow without bound.
-      if (buffer.length + size > maxEventLength) throw new DurableSessionError('protocol', `an SSE event exceeded ${maxEventLength} characters`);
+      if (buffer.length + size > maxEventLength) throw new DurableSessionError('protocol', 'SSE event too long');
       if (done) return;
     }
   } finally {
