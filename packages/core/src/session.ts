@@ -45,7 +45,7 @@ function applier<E extends AppEvent, S extends SessionState>({ store, reduce, ta
         state = reduce(state, event);
         return true;
       } catch (error) {
-        store.fail(new DurableSessionError('protocol', `skipped an unfoldable event before ${batch.offset}`, { cause: error }));
+        store.fail(new DurableSessionError('protocol', `unfoldable event before ${batch.offset}`, { cause: error }));
         return false;
       }
     });

@@ -34,7 +34,9 @@ export const toError = (thrown: unknown, signal?: AbortSignal): DurableSessionEr
 export function watchdog(parents: (AbortSignal | undefined)[], ms?: number): { signal: AbortSignal; restart(): void; stop(): void } {
   const controller = new AbortController();
   const abort = (reason: unknown): void => controller.abort(reason);
-  const follow = (event: Event): void => abort((event.target as AbortSignal).reason);
+  const follow = function (this: AbortSignal): void {
+    abort(this.reason);
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const restart = (): void => {
     clearTimeout(timer);

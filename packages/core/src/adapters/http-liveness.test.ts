@@ -4,10 +4,11 @@ import type { ReadBatch } from '../types';
 import { httpAdapter } from './http';
 
 const encoder = new TextEncoder();
-/** An SSE response whose body the test writes (and never ends unless told). */
-function sseBody(): { response: Response; write(text: string): void; end(): void } {
+/** An SSE response whose body the test writes (and never ends unless told); aborting `signal` errors it, as fetch does. */
+function sseBody(signal?: AbortSignal | null): { response: Response; write(text: string): void; end(): void } {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   const body = new ReadableStream<Uint8Array>({ start: (started) => void (controller = started) });
+  signal?.addEventListener('abort', () => controller.error(signal.reason));
   return {
     response: new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
     write: (text) => controller.enqueue(encoder.encode(text)),
@@ -31,7 +32,7 @@ async function firstError(iterable: AsyncIterable<ReadBatch<unknown>>): Promise<
 describe('httpAdapter: dead connections', () => {
   it('a live SSE read with no byte for twice keepAliveMs fails with network', async () => {
     const started = Date.now();
-    const fetch = (async (input: RequestInfo | URL) => (String(input).includes('live=sse') ? sseBody().response : upToDate('o1'))) as typeof globalThis.fetch;
+    const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => (String(input).includes('live=sse') ? sseBody(init?.signal).response : upToDate('o1'))) as typeof globalThis.fetch;
     const error = await firstError(httpAdapter({ baseUrl: 'http://h', fetch, keepAliveMs: 30 }).read('s', 'o0', { live: true, signal: new AbortController().signal }));
     expect(error.code).toBe('network');
     expect(Date.now() - started).toBeGreaterThanOrEqual(55);
@@ -39,8 +40,12 @@ describe('httpAdapter: dead connections', () => {
   });
 
   it('keep-alive comments keep a quiet SSE read alive', async () => {
-    const stream = sseBody();
-    const fetch = (async (input: RequestInfo | URL) => (String(input).includes('live=sse') ? stream.response : upToDate('o1'))) as typeof globalThis.fetch;
+    let stream!: ReturnType<typeof sseBody>;
+    const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (!String(input).includes('live=sse')) return upToDate('o1');
+      stream = sseBody(init?.signal);
+      return stream.response;
+    }) as typeof globalThis.fetch;
     const controller = new AbortController();
     const batches: ReadBatch<unknown>[] = [];
     const reading = (async () => {
@@ -82,8 +87,10 @@ describe('httpAdapter: dead connections', () => {
     }) as typeof globalThis.fetch;
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 500);
-    const ended = await firstError(httpAdapter({ baseUrl: 'http://h', fetch, minReconnectDelayMs: 100 }).read('s', 'o0', { live: true, signal: controller.signal }));
-    expect(ended.code).toBe('aborted');
+    const ended = await (async () => {
+      for await (const batch of httpAdapter({ baseUrl: 'http://h', fetch, minReconnectDelayMs: 100 }).read('s', 'o0', { live: true, signal: controller.signal })) void batch;
+    })().catch((error: DurableSessionError) => error);
+    expect(ended === undefined || ended.code === 'aborted').toBe(true); // only our abort ends it
     expect(live).toBeGreaterThanOrEqual(3);
     expect(live).toBeLessThanOrEqual(6); // 500 ms / 100 ms, plus the first (without it: thousands)
   });

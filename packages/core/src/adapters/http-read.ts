@@ -39,13 +39,13 @@ const queryOf = (offset: string, how: string, cursor: string): string =>
 async function* sseBatches<E>(
   endpoint: StreamEndpoint,
   response: Response,
-  watch: { signal: AbortSignal; restart(): void },
+  watch: { restart(): void },
 ): AsyncGenerator<{ batch: ReadBatch<E>; cursor: string | undefined }, void, undefined> {
   if (!response.body || !response.headers.get('content-type')?.includes('text/event-stream'))
     throw new DurableSessionError('protocol', 'not SSE');
   let events: E[] = [];
   let controls = 0;
-  for await (const { event, data } of parseSse(response.body, { onBytes: watch.restart, signal: watch.signal })) {
+  for await (const { event, data } of parseSse(response.body, { onBytes: watch.restart })) {
     if (event === 'data') events = events.concat(eventsOf<E>(endpoint.json(data)));
     else if (event === 'control') {
       const control = endpoint.json(data) as { streamNextOffset?: unknown; streamCursor?: string; upToDate?: boolean; streamClosed?: boolean };

@@ -15,15 +15,13 @@ export interface SseEvent {
 export interface SseOptions {
   maxEventLength?: number;
   onBytes?: () => void;
-  signal?: AbortSignal;
 }
 
 /**
  * Parse a `text/event-stream` body (as read by `fetch`) into events, per the
  * WHATWG rules: `\n`, `\r\n` or `\r` line ends, `:` comments, one optional space
  * after the colon, events without data skipped. Cancels the body when the
- * consumer stops early, and when `signal` aborts (then it throws the abort reason, whatever the
- * `fetch` underneath does with its body). An event (pending line plus data lines) longer than
+ * consumer stops early. An event (pending line plus data lines) longer than
  * `maxEventLength` characters (default 8 Mi) fails with `protocol`; `onBytes` is called on every
  * chunk read (a sign of life, keep-alive comments included).
  * @example
@@ -31,10 +29,8 @@ export interface SseOptions {
  * for await (const { event, data } of parseSse(res.body!)) console.log(event, data);
  */
 export async function* parseSse(body: ReadableStream<Uint8Array>, options: SseOptions = {}): AsyncGenerator<SseEvent, void, undefined> {
-  const { maxEventLength = 1 << 23, onBytes, signal } = options;
+  const { maxEventLength = 1 << 23, onBytes } = options;
   const reader = body.getReader();
-  const stop = (): void => void reader.cancel().catch(() => {});
-  signal?.addEventListener('abort', stop);
   const decoder = new TextDecoder();
   let buffer = '';
   let event = '';
@@ -43,7 +39,6 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, options: SseOp
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (signal?.aborted) throw signal.reason;
       onBytes?.();
       buffer += done ? decoder.decode() + '\n' : decoder.decode(value, { stream: true });
       // A trailing `\r` may be the first half of `\r\n`: keep it for the next chunk.
@@ -72,7 +67,6 @@ export async function* parseSse(body: ReadableStream<Uint8Array>, options: SseOp
       if (done) return;
     }
   } finally {
-    signal?.removeEventListener('abort', stop);
-    stop();
+    reader.cancel().catch(() => {});
   }
 }
