@@ -137,7 +137,7 @@ describe('durableFetch with a plain SSE consumer', () => {
       for (;;) await reader.read();
     })().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DurableSessionError);
-    expect((error as DurableSessionError).code).toBe('not-found');
+    expect((error as DurableSessionError).code).toBe('deleted'); // the server's tombstone tells a deleted session from an unknown one
     upstreams.get('deleted')!.stop = true;
   });
 });

@@ -20,6 +20,12 @@ export interface FaultProxy {
   cut(): number;
   /** Cut at random moments, every `minMs`..`maxMs`, until `stop()` or `count` cuts were made. */
   cutRandomly(options: { minMs: number; maxMs: number; count: number; random?: () => number }): { stop(): void; done: Promise<number> };
+  /**
+   * Stall mode (a proxy that stops forwarding but keeps the sockets open, a half-open network):
+   * while on, nothing is forwarded either way on any connection, open or new; nothing is closed.
+   * Off again, connections opened meanwhile forward; bytes held back on stalled ones are dropped.
+   */
+  stall(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -29,6 +35,13 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const pairs = new Set<{ client: net.Socket; upstream: net.Socket; used: boolean }>();
   let accepted = 0;
   let cuts = 0;
+  let stalled = false;
+  /** Forward `from` → `to` unless stalled (then drop the bytes, as a dead middlebox does). */
+  const relay = (from: net.Socket, to: net.Socket): void => {
+    from.on('data', (chunk: Buffer) => {
+      if (!stalled && !to.destroyed) to.write(chunk);
+    });
+  };
 
   const server = net.createServer((client) => {
     accepted++;
@@ -48,8 +61,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    relay(client, upstream);
+    relay(upstream, client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address() as net.AddressInfo;
@@ -77,6 +90,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     },
     get cuts() {
       return cuts;
+    },
+    stall(on) {
+      stalled = on;
     },
     cut: () => cut(),
     cutRandomly({ minMs, maxMs, count, random = Math.random }) {

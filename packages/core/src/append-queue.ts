@@ -1,7 +1,9 @@
-import type { DurableSessionError } from './errors';
+import { DurableSessionError } from './errors';
 import { createBackoff, pause, retryDelay } from './retry';
-import type { ReconnectOptions, SessionAdapter } from './types';
-import { randomId, toError } from './util';
+import type { ReconnectOptions, SessionAdapter, WriteOptions } from './types';
+import { randomId, toError, watchdog } from './util';
+
+const aborted = (): DurableSessionError => new DurableSessionError('aborted', 'write aborted');
 
 /** What the append queue needs from its session. */
 export interface AppendQueueHost<E> {
@@ -21,36 +23,41 @@ export interface AppendQueueHost<E> {
  * failures (network, 5xx, 429) are retried with backoff (each a `warning`) until they succeed or
  * the session closes; others reject (and are reported as an `error`), except a `conflict` past
  * seq 0, the server's answer to a sequence gap once it forgot the producer (a restart): that
- * append is retried once at once, in a new epoch from seq 0 (a `warning`).
+ * append is retried once at once, in a new epoch from seq 0 (a `warning`). A write's own `signal`
+ * or `timeoutMs` ending it rejects it with `aborted` (and the next one starts a new epoch).
  * @example
  * const append = createAppendQueue(host);
  * await append({ type: 'prompt', turnId, text, clientId });
  */
-export function createAppendQueue<E>(host: AppendQueueHost<E>): (event: E) => Promise<void> {
+export function createAppendQueue<E>(host: AppendQueueHost<E>): (event: E, options?: WriteOptions) => Promise<void> {
   const { sessionId, adapter, signal } = host;
   const producerId = randomId();
   let epoch = 0;
   let seq = 0;
   let queue: Promise<unknown> = Promise.resolve();
+  /** Whatever the server made of this seq, a new epoch starts clean at seq 0. */
+  const newEpoch = (): void => {
+    epoch++;
+    seq = 0;
+  };
 
-  const attempt = async (event: E): Promise<void> => {
+  const attempt = async (event: E, call: AbortSignal): Promise<void> => {
     const backoff = createBackoff(host.reconnect);
     for (;;) {
       if (signal.aborted) throw host.closedError();
       try {
-        await adapter.append(sessionId, event, { producerId, epoch, seq, signal });
+        await adapter.append(sessionId, event, { producerId, epoch, seq, signal: call });
         seq++;
         return;
       } catch (error) {
         if (signal.aborted) throw host.closedError();
+        if (call.aborted) throw (newEpoch(), aborted());
         const failure = toError(error);
         if (!failure.retryable) {
-          // Whatever the server made of this seq, a new epoch starts clean at seq 0. A `conflict`
-          // (409, nothing appended) past seq 0 is a sequence gap when the server forgot this
-          // producer (a restart): retry once so.
+          // A `conflict` (409, nothing appended) past seq 0 is a sequence gap when the server
+          // forgot this producer (a restart): retry once so.
           const gap = failure.code === 'conflict' && seq > 0;
-          epoch++;
-          seq = 0;
+          newEpoch();
           if (gap) {
             host.warn(failure);
             continue;
@@ -59,12 +66,20 @@ export function createAppendQueue<E>(host: AppendQueueHost<E>): (event: E) => Pr
           throw failure;
         }
         host.warn(failure);
-        await pause(retryDelay(backoff), signal);
+        await pause(retryDelay(backoff), call);
       }
     }
   };
-  return (event) => {
-    const result = queue.then(() => attempt(event));
+  return (event, options = {}) => {
+    const result = queue.then(async () => {
+      if (options.signal?.aborted) throw aborted();
+      const call = watchdog([signal, options.signal], options.timeoutMs);
+      try {
+        return await attempt(event, call.signal);
+      } finally {
+        call.stop();
+      }
+    });
     queue = result.catch(() => {}); // the caller gets the rejection (and `error` was emitted)
     return result;
   };

@@ -17,7 +17,7 @@ export function defaultClientId(warn: (error: DurableSessionError) => void): str
     return id;
   } catch (error) {
     // Emitted after creation, once the caller could listen.
-    queueMicrotask(() => warn(new DurableSessionError('persistence', 'localStorage failed; the client id is not kept', { cause: error })));
+    queueMicrotask(() => warn(new DurableSessionError('persistence', 'localStorage failed', { cause: error })));
     return randomId();
   }
 }

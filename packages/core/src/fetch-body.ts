@@ -2,7 +2,7 @@ import { parseSse } from './adapters/sse';
 import { DurableSessionError } from './errors';
 import type { Answer } from './fetch-answers';
 import { environment } from './environment';
-import { createBackoff, pause, type Backoff } from './retry';
+import { createBackoff, pause, retryDelay, type Backoff } from './retry';
 import type { ReconnectOptions } from './types';
 import { toError } from './util';
 
@@ -87,7 +87,7 @@ export function durableBody(
         if (!failure.retryable || (!offline && ++position.failures >= host.maxAttempts)) return finish(failure, failure.retryable);
       }
       // Reconnect after a drop or when the server ended the SSE response; offline: when back online.
-      await pause(environment.online() ? backoff.next() : undefined, stop.signal);
+      await pause(retryDelay(backoff), stop.signal);
     }
   };
   const body = new ReadableStream<Uint8Array>({

@@ -17,24 +17,17 @@ export interface RequestSpec {
   signal?: AbortSignal;
 }
 
+/** The code of each non-2xx status that has one; any other is `http`. */
+const CODE_OF_STATUS: Partial<Record<number, DurableSessionErrorCode>> = { 401: 'unauthorized', 403: 'unauthorized', 404: 'not-found', 409: 'conflict', 410: 'gone' };
+
 /**
- * The code of a non-2xx status (`deleted` is the server's 404 for a session deleted for good), for
- * every transport (HTTP responses, WebSocket error frames).
+ * The code of a non-2xx status, for every transport (HTTP responses, WebSocket error frames):
+ * `deleted` is the server's 404 for a session deleted for good.
  * @example
  * codeOfStatus(404, 'deleted'); // 'deleted'
  */
-export const codeOfStatus = (status: number, bodyCode: unknown): DurableSessionErrorCode =>
-  status === 410
-    ? 'gone'
-    : status === 401 || status === 403
-      ? 'unauthorized'
-      : status === 404
-        ? bodyCode === 'deleted'
-          ? 'deleted'
-          : 'not-found'
-        : status === 409
-          ? 'conflict'
-          : 'http';
+export const codeOfStatus = (status: number, bodyCode?: unknown): DurableSessionErrorCode =>
+  status === 404 && bodyCode === 'deleted' ? 'deleted' : (CODE_OF_STATUS[status] ?? 'http');
 
 /**
  * The HTTP status → {@link DurableSessionError} mapping, in one place: `410` → `gone`,
@@ -60,12 +53,7 @@ export async function errorOfResponse(response: Response, what: string): Promise
  * const response = await sendRequest(fetch, headers, url, { method: 'GET', signal });
  */
 export async function sendRequest(fetcher: typeof fetch, headers: HeadersOption | undefined, target: string, spec: RequestSpec): Promise<Response> {
-  const init: RequestInit = {
-    method: spec.method,
-    headers: { ...(typeof headers === 'function' ? await headers() : headers), ...spec.headers },
-  };
-  if (spec.body !== undefined) init.body = spec.body;
-  if (spec.signal) init.signal = spec.signal;
+  const init: RequestInit = { ...spec, headers: { ...(typeof headers === 'function' ? await headers() : headers), ...spec.headers } };
   let response: Response;
   try {
     response = await fetcher(target, init);

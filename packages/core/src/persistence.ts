@@ -75,7 +75,7 @@ export function openDatabase(name: string, version: number, upgrade: (database: 
     };
     const timer = setTimeout(fail, timeoutMs, `IndexedDB did not open within ${timeoutMs} ms`);
     request.onupgradeneeded = () => upgrade(request.result);
-    request.onblocked = () => fail('IndexedDB is blocked by another tab');
+    request.onblocked = () => fail('IndexedDB blocked');
     request.onerror = () => {
       clearTimeout(timer);
       reject(request.error);

@@ -61,10 +61,15 @@ export function createReadLoop<E>(host: ReadLoopHost<E>): { run(): Promise<void>
           live ||= batch.upToDate;
           if (batch.closed) return host.set({ status: 'closed' });
         }
-        if (!signal.aborted && !current.signal.aborted) throw new DurableSessionError('network', 'the read ended');
+        if (!signal.aborted && !current.signal.aborted) throw new DurableSessionError('network', 'read ended');
       } catch (error) {
         if (signal.aborted || current.signal.aborted) continue; // closing, or gone offline
         const failure = toError(error);
+        if (failure.code === 'deleted') {
+          // Deleted for good: never re-created by a reconnect (nor read again).
+          host.set({ status: 'closed', error: failure });
+          return host.fail(failure);
+        }
         if (failure.code === 'gone' && host.snapshot().offset !== '-1') {
           // The store lost events we had not read (retention, or the stream was deleted, expired or
           // lost in a server restart): rebuild from what it holds now, at once unless this read was

@@ -49,7 +49,7 @@ export function sessionRecord<S>(host: SessionRecordHost<S>): {
     database = undefined;
     host.degraded();
     const reason = cause instanceof Error ? cause.message : String(cause);
-    host.warn(new DurableSessionError('persistence', `IndexedDB failed (${reason}); keeping the session in memory`, { cause }));
+    host.warn(new DurableSessionError('persistence', `IndexedDB failed (${reason}): in memory`, { cause }));
   };
   const saver = createSaver<PersistedSession<S>>((record) => (database ? database.write(record).catch(degrade) : Promise.resolve()));
   return {
@@ -57,7 +57,7 @@ export function sessionRecord<S>(host: SessionRecordHost<S>): {
       if (persistenceMode(host.requested) === 'memory') {
         if (host.requested === 'memory') return undefined;
         await Promise.resolve(); // warn after creation, once the caller could listen
-        degrade(new DurableSessionError('persistence', 'IndexedDB is unavailable'));
+        degrade(new DurableSessionError('persistence', 'no IndexedDB'));
         return undefined;
       }
       try {

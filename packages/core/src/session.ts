@@ -8,7 +8,7 @@ import { initialSessionState, reduceSession } from './reducer';
 import { sessionRecord } from './session-record';
 import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
 import { linkTabs, type TabHost, type TabLink } from './tabs';
-import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState } from './types';
+import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState, WriteOptions } from './types';
 import { isAfterOffset, isolate, randomId, toError } from './util';
 
 export { CLIENT_ID_KEY } from './client-id';
@@ -24,8 +24,8 @@ interface ApplyHost<E extends AppEvent, S extends SessionState> {
 
 /**
  * Apply a batch exactly once and in order: a batch at or before the last applied offset is
- * dropped (a `warning` when it carried events); an event the reducer throws on is skipped (an
- * `error`). The leader rebroadcasts before its own subscribers render; followers leave
+ * dropped (a `warning` when it carried events); an event that is not an object with a string
+ * `type`, or that the reducer throws on, is skipped (one `protocol` error each). The leader rebroadcasts before its own subscribers render; followers leave
  * IndexedDB to the leader (same record, same content).
  */
 function applier<E extends AppEvent, S extends SessionState>({ store, reduce, tabs, save }: ApplyHost<E, S>): (batch: ReadBatch<AnySessionEvent<E>>) => void {
@@ -33,21 +33,26 @@ function applier<E extends AppEvent, S extends SessionState>({ store, reduce, ta
     const from = store.get().offset;
     const live = batch.upToDate ? { status: 'live' as const, error: undefined } : {};
     if (!isAfterOffset(batch.offset, from)) {
-      if (batch.events.length) store.warn(new DurableSessionError('protocol', `dropped a repeated batch ending at ${batch.offset}`));
+      if (batch.events.length) store.warn(new DurableSessionError('protocol', `repeated batch ${batch.offset}`));
       return store.set(live);
     }
     let state = store.get().state;
-    for (const event of batch.events) {
+    // What cannot be folded (not an object with a string `type`, or the reducer throws) is skipped
+    // and reported once: the offset still moves past it, so the fold never stalls.
+    const events = batch.events.filter((event) => {
       try {
+        if (typeof event?.type !== 'string') throw new TypeError('no string type');
         state = reduce(state, event);
+        return true;
       } catch (error) {
-        store.fail(new DurableSessionError('protocol', `the reducer threw on a "${event.type}" event; skipped it`, { cause: error }));
+        store.fail(new DurableSessionError('protocol', `unfoldable event before ${batch.offset}`, { cause: error }));
+        return false;
       }
-    }
+    });
     tabs()?.applied(from, batch);
     store.setState(state, { offset: batch.offset, ...live });
-    if (store.get().tabs !== 'follower') save(batch.events.some((event) => event.type === 'turn.end'));
-    for (const event of batch.events) store.emitter.emit('event', { event, offset: batch.offset });
+    if (store.get().tabs !== 'follower') save(events.some((event) => event.type === 'turn.end'));
+    for (const event of events) store.emitter.emit('event', { event, offset: batch.offset });
   };
 }
 
@@ -132,7 +137,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     },
     fail,
   });
-  const closedError = (): DurableSessionError => new DurableSessionError('closed', `session ${sessionId} is closed`);
+  const closedError = (): DurableSessionError => new DurableSessionError('closed', `${sessionId} closed`);
   const append = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
 
   const start = async (): Promise<void> => {
@@ -200,7 +205,7 @@ function subscriptions<E extends AppEvent, S extends SessionState>(store: Snapsh
 
 /** What the write methods need. */
 interface WriterHost<E extends AppEvent, S extends SessionState> {
-  append(event: AnySessionEvent<E>): Promise<void>;
+  append(event: AnySessionEvent<E>, options?: WriteOptions): Promise<void>;
   clientId: string;
   closed(): boolean;
   closedError(): DurableSessionError;
@@ -214,21 +219,21 @@ function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E,
     Promise.reject(host.closed() ? host.closedError() : new DurableSessionError('bad-input', message));
   const isText = (text: unknown): text is string => typeof text === 'string' && text.trim() !== '';
   return {
-    send(text, { turnId = randomId() } = {}) {
-      if (host.closed() || !isText(text) || !turnId) return reject('send() needs a non-empty text');
-      return append({ type: 'prompt', turnId, text, clientId }).then(() => turnId);
+    send(text, { turnId = randomId(), ...options } = {}) {
+      if (host.closed() || !isText(text) || !turnId) return reject('empty text');
+      return append({ type: 'prompt', turnId, text, clientId }, options).then(() => turnId);
     },
-    cancel(turnId = host.get().activeTurnId) {
-      if (host.closed() || !turnId) return reject('cancel(): no active turn');
-      return append({ type: 'cancel', turnId, clientId });
+    cancel(turnId = host.get().activeTurnId, options) {
+      if (host.closed() || !turnId) return reject('no turn');
+      return append({ type: 'cancel', turnId, clientId }, options);
     },
-    steer(text, turnId = host.get().activeTurnId) {
-      if (host.closed() || !isText(text) || !turnId) return reject('steer() needs a non-empty text and a turn');
-      return append({ type: 'steer', turnId, text, clientId });
+    steer(text, turnId = host.get().activeTurnId, options) {
+      if (host.closed() || !isText(text) || !turnId) return reject('empty text or no turn');
+      return append({ type: 'steer', turnId, text, clientId }, options);
     },
-    emit(event) {
-      if (host.closed() || typeof event?.type !== 'string') return reject('emit() needs an event with a string type');
-      return append(event);
+    emit(event, options) {
+      if (host.closed() || typeof event?.type !== 'string') return reject('no string type');
+      return append(event, options);
     },
   };
 }

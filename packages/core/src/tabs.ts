@@ -81,113 +81,116 @@ export function linkTabs<E, S extends SessionState>(sessionId: string, host: Tab
   const name = tabChannelName(sessionId);
   const channel = new BroadcastChannel(name);
   const life = new AbortController();
-  const tab: TabState<E, S> = { host, leader: false, ring: [], want: false, timer: undefined, post: () => {}, ask: () => {}, status: () => {} };
-  const problem = (what: string) => (cause: unknown): void => host.warn(new DurableSessionError('protocol', `${what} failed; the tabs resync`, { cause }));
-  tab.post = (message) => {
+  let leader = false;
+  let ring: [from: string, batch: ReadBatch<E>][] = [];
+  let want = false; // a gap was found while a `need` was out
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const problem = (what: string) => (cause: unknown): void => host.warn(new DurableSessionError('protocol', `${what} failed`, { cause }));
+  const post = (message: TabMessage<E, S>): void => {
     try {
       if (!life.signal.aborted) channel.postMessage(message);
     } catch (error) {
-      problem(`posting a "${message.type}" tab message`)(error); // e.g. a state that cannot be cloned
+      problem(`tab ${message.type}`)(error); // e.g. a state that cannot be cloned
     }
   };
-  tab.status = () => void (tab.leader && tab.post({ type: 'status', status: host.get().status, offset: host.get().offset }));
+  const status = (): unknown => leader && post({ type: 'status', status: host.get().status, offset: host.get().offset });
   // One `need` at a time: gaps found while it is out are asked again 250 ms later, unless a chained batch came.
-  tab.ask = () => {
-    tab.want = true;
-    if (tab.timer) return;
-    tab.want = false;
-    tab.post({ type: 'need', from: host.get().offset });
-    tab.timer = setTimeout(() => {
-      tab.timer = undefined;
-      if (tab.want) tab.ask();
+  const ask = (): void => {
+    want = true;
+    if (timer) return;
+    want = false;
+    post({ type: 'need', from: host.get().offset });
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (want) ask();
     }, 250);
+  };
+  const follower: Follower = {
+    chained: () => void (want = false),
+    resync: () => void ((ring = []), (want = false)),
+    ask,
   };
   let release: () => void = () => {};
   const leave = (): void => {
-    tab.leader = false;
+    leader = false;
     life.abort();
-    clearTimeout(tab.timer);
+    clearTimeout(timer);
     channel.close();
     release();
   };
-  channel.onmessageerror = problem('reading a tab message');
-  channel.onmessage = ({ data: message }: MessageEvent<TabMessage<E, S>>): void => (tab.leader ? answer(tab, message) : follow(tab, message));
-
-  globalThis.navigator.locks
-    .request(name, { signal: life.signal }, () => {
-      if (life.signal.aborted) return;
-      tab.leader = true;
-      host.lead(true);
-      tab.status();
-      return new Promise<void>((resolve) => (release = resolve));
-    })
-    .catch((error: unknown) => {
-      if (life.signal.aborted) return; // we left before getting the lock
-      leave();
-      host.warn(new DurableSessionError('network', 'the Web Lock request failed; this tab reads on its own', { cause: error }));
-      host.lead(false);
-    });
-  tab.ask();
+  channel.onmessageerror = problem('tab message');
+  channel.onmessage = ({ data: message }: MessageEvent<TabMessage<E, S>>): void => {
+    if (!leader) return follow(host, follower, message);
+    if (message.type !== 'need') return;
+    const { offset, state } = host.get();
+    const index = ring.findIndex(([from]) => from === message.from);
+    if (index >= 0) post({ type: 'batches', from: message.from, batches: ring.slice(index).map((entry) => entry[1]) });
+    else if (message.from !== offset) post({ type: 'state', offset, state });
+    status();
+  };
+  const lead = (): void => {
+    leader = true;
+    host.lead(true);
+    status();
+  };
+  holdLock(name, life.signal, lead, (resolve) => (release = resolve), (error) => {
+    leave();
+    host.warn(new DurableSessionError('network', 'Web Lock failed: solo', { cause: error }));
+    host.lead(false);
+  });
+  ask();
 
   return {
     applied(from, batch) {
-      tab.ring.push([from, batch]);
-      if (tab.ring.length > ringSize) tab.ring.shift();
-      if (tab.leader) tab.post({ type: 'batches', from, batches: [batch] });
+      ring.push([from, batch]);
+      if (ring.length > ringSize) ring.shift();
+      if (leader) post({ type: 'batches', from, batches: [batch] });
     },
     // After the batch that changed it (the status carries the offset a follower checks).
-    status: () => queueMicrotask(tab.status),
+    status: () => queueMicrotask(status),
     reset() {
-      tab.ring = [];
-      if (tab.leader) tab.post({ type: 'state', offset: host.get().offset, state: host.get().state, reset: true });
+      ring = [];
+      if (leader) post({ type: 'state', offset: host.get().offset, state: host.get().state, reset: true });
     },
     close: leave,
   };
 }
 
-/** One tab's side of the link. */
-interface TabState<E, S extends SessionState> {
-  host: TabHost<E, S>;
-  leader: boolean;
-  /** The last applied batches, each with the offset it follows. */
-  ring: [from: string, batch: ReadBatch<E>][];
-  /** A gap was found while a `need` was out. */
-  want: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  post(message: TabMessage<E, S>): void;
-  /** Ask the leader for what follows this tab's offset. */
-  ask(): void;
-  /** As leader: broadcast the connection status. */
-  status(): void;
+/** Request the Web Lock `name` and hold it until `release` is called (or the tab dies); `failed` unless we left first. */
+function holdLock(name: string, signal: AbortSignal, lead: () => void, held: (release: () => void) => void, failed: (error: unknown) => void): void {
+  globalThis.navigator.locks
+    .request(name, { signal }, () => {
+      if (signal.aborted) return;
+      lead();
+      return new Promise<void>(held);
+    })
+    .catch((error: unknown) => {
+      if (!signal.aborted) failed(error); // else we left before getting the lock
+    });
 }
 
-/** The leader answers a `need`: from its ring when it covers `from`, else with its state. */
-function answer<E, S extends SessionState>(tab: TabState<E, S>, message: TabMessage<E, S>): void {
-  if (message.type !== 'need') return;
-  const { offset, state } = tab.host.get();
-  const index = tab.ring.findIndex(([from]) => from === message.from);
-  if (index >= 0) tab.post({ type: 'batches', from: message.from, batches: tab.ring.slice(index).map((entry) => entry[1]) });
-  else if (message.from !== offset) tab.post({ type: 'state', offset, state });
-  tab.status();
+/** What a follower tab does besides applying: a chained batch came, the ring is stale, ask for the rest. */
+interface Follower {
+  chained(): void;
+  resync(): void;
+  ask(): void;
 }
 
 /** A follower applies chained batches, takes a newer (or reset) state, mirrors the status; a gap asks again. */
-function follow<E, S extends SessionState>(tab: TabState<E, S>, message: TabMessage<E, S>): void {
-  const { host } = tab;
+function follow<E, S extends SessionState>(host: TabHost<E, S>, tab: Follower, message: TabMessage<E, S>): void {
   const { offset } = host.get();
   if (message.type === 'batches') {
     let from = message.from;
     for (const batch of message.batches) {
       if (from === host.get().offset) {
-        tab.want = false;
+        tab.chained();
         host.apply(batch);
       } else if (isAfterOffset(batch.offset, host.get().offset)) return tab.ask();
       from = batch.offset;
     }
   } else if (message.type === 'state') {
     if (message.reset || isAfterOffset(message.offset, offset)) {
-      tab.ring = [];
-      tab.want = false;
+      tab.resync();
       host.adopt(message.offset, message.state, !!message.reset);
     }
   } else if (message.type === 'status') {

@@ -221,6 +221,20 @@ export interface DurableSessionEvents<E extends AppEvent = never> {
 }
 
 /**
+ * How long one write (`send`, `cancel`, `steer`, `emit`) may take. Either ending it rejects the
+ * write with `aborted` (reported to the caller only, not as a session `error`); whether the
+ * store got it is then unknown, and the next write starts a new producer epoch.
+ * @example
+ * await session.send('Hello', { timeoutMs: 10_000, signal: controller.signal });
+ */
+export interface WriteOptions {
+  /** Abort the write (while queued or in flight). */
+  signal?: AbortSignal;
+  /** Give up after this many ms, retries included. */
+  timeoutMs?: number;
+}
+
+/**
  * A durable chat session: a store over the session's log.
  * Follows Svelte's store contract (`subscribe` calls back at once).
  * @example
@@ -243,13 +257,13 @@ export interface DurableSession<E extends AppEvent = never, S extends SessionSta
   /** Listen to finer events. Returns an unbind function. Isolated like `subscribe` callbacks. */
   on<K extends keyof DurableSessionEvents<E>>(name: K, callback: DurableSessionEvents<E>[K]): () => void;
   /** Write a `prompt`; resolves with its turn id once the store acknowledged it. */
-  send(text: string, options?: { turnId?: string }): Promise<string>;
+  send(text: string, options?: WriteOptions & { turnId?: string }): Promise<string>;
   /** Write a `cancel` for `turnId` (default: the active turn; `"*"` = every turn). */
-  cancel(turnId?: string): Promise<void>;
+  cancel(turnId?: string, options?: WriteOptions): Promise<void>;
   /** Write a `steer` for `turnId` (default: the active turn). */
-  steer(text: string, turnId?: string): Promise<void>;
+  steer(text: string, turnId?: string, options?: WriteOptions): Promise<void>;
   /** Append an application event. */
-  emit(event: E): Promise<void>;
+  emit(event: E, options?: WriteOptions): Promise<void>;
   /** Stop reading, flush persistence, release the tab lock. Idempotent. */
   close(): Promise<void>;
 }

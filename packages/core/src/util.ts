@@ -24,29 +24,35 @@ export const toError = (thrown: unknown, signal?: AbortSignal): DurableSessionEr
       );
 
 /**
- * A signal that aborts with `parent`, or with a `network` error when `ms` pass without a
- * `restart()` (a watchdog: each sign of life restarts it). `stop()` disarms it and lets go of `parent`.
+ * A signal that aborts with any of `parents`, or with a `network` error when `ms` pass without a
+ * `restart()` (a watchdog: each sign of life restarts it; no `ms`, no timer). `stop()` disarms it
+ * and lets go of the parents.
  * @example
- * const watch = watchdog(signal, 30_000);
+ * const watch = watchdog([signal], 30_000);
  * try { await fetch(url, { signal: watch.signal }); } finally { watch.stop(); }
  */
-export function watchdog(parent: AbortSignal | undefined, ms: number): { signal: AbortSignal; restart(): void; stop(): void } {
+export function watchdog(parents: (AbortSignal | undefined)[], ms?: number): { signal: AbortSignal; restart(): void; stop(): void } {
   const controller = new AbortController();
-  const follow = (): void => controller.abort(parent?.reason);
+  const abort = (reason: unknown): void => controller.abort(reason);
+  const follow = function (this: AbortSignal): void {
+    abort(this.reason);
+  };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const restart = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new DurableSessionError('network', `no answer for ${ms} ms`)), ms);
+    if (ms !== undefined) timer = setTimeout(abort, ms, new DurableSessionError('network', `silent ${ms} ms`));
   };
-  if (parent?.aborted) follow();
-  else parent?.addEventListener('abort', follow);
+  for (const parent of parents) {
+    if (parent?.aborted) abort(parent.reason);
+    else parent?.addEventListener('abort', follow);
+  }
   restart();
   return {
     signal: controller.signal,
     restart,
     stop() {
       clearTimeout(timer);
-      parent?.removeEventListener('abort', follow);
+      for (const parent of parents) parent?.removeEventListener('abort', follow);
     },
   };
 }

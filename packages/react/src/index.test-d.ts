@@ -1,4 +1,4 @@
-import type { ConnectionStatus, SessionSnapshot, SessionState, Turn } from '@durable-session/core';
+import type { ConnectionStatus, SessionSnapshot, SessionState, Turn, WriteOptions } from '@durable-session/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import { useDurableSession, type DurableSessionActions, type UseDurableSessionResult } from './index';
 import { adapter, plain, session, type ToolCall } from '../../../test/support/binding-types';
@@ -9,9 +9,9 @@ describe('useDurableSession types', () => {
     expectTypeOf(chat).toEqualTypeOf<UseDurableSessionResult<SessionSnapshot>>();
     expectTypeOf(chat.turns).toEqualTypeOf<readonly Turn[]>();
     expectTypeOf(chat.status).toEqualTypeOf<ConnectionStatus>();
-    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: { turnId?: string }) => Promise<string>>();
-    expectTypeOf(chat.cancel).toEqualTypeOf<(turnId?: string) => Promise<void>>();
-    expectTypeOf(chat.steer).toEqualTypeOf<(text: string, turnId?: string) => Promise<void>>();
+    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: WriteOptions & { turnId?: string }) => Promise<string>>();
+    expectTypeOf(chat.cancel).toEqualTypeOf<(turnId?: string, options?: WriteOptions) => Promise<void>>();
+    expectTypeOf(chat.steer).toEqualTypeOf<(text: string, turnId?: string, options?: WriteOptions) => Promise<void>>();
     // no application events: nothing can be emitted
     expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<never>();
   });

@@ -1,4 +1,4 @@
-import type { SessionSnapshot, Turn } from '@durable-session/core';
+import type { SessionSnapshot, Turn, WriteOptions } from '@durable-session/core';
 import { fromStore } from 'svelte/store';
 import { describe, expectTypeOf, it } from 'vitest';
 import { framed, useDurableSession, type DurableSessionRune } from './index';
@@ -10,7 +10,7 @@ describe('useDurableSession types', () => {
     expectTypeOf(chat).toEqualTypeOf<DurableSessionRune>();
     expectTypeOf(chat.current).toEqualTypeOf<SessionSnapshot>();
     expectTypeOf(chat.current.turns).toEqualTypeOf<readonly Turn[]>();
-    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: { turnId?: string }) => Promise<string>>();
+    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: WriteOptions & { turnId?: string }) => Promise<string>>();
     expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<never>();
     // @ts-expect-error current is readonly
     chat.current = chat.current; // oxlint-disable-line no-self-assign -- the assignment is the test

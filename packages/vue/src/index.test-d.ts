@@ -1,4 +1,4 @@
-import type { ConnectionStatus, DurableSessionError, SessionSnapshot, Turn } from '@durable-session/core';
+import type { ConnectionStatus, DurableSessionError, SessionSnapshot, Turn, WriteOptions } from '@durable-session/core';
 import { describe, expectTypeOf, it } from 'vitest';
 import { ref, type ComputedRef } from 'vue';
 import { useDurableSession, type UseDurableSessionReturn } from './index';
@@ -13,7 +13,7 @@ describe('useDurableSession types', () => {
     expectTypeOf(chat.status.value).toEqualTypeOf<ConnectionStatus>();
     expectTypeOf(chat.activeTurnId.value).toEqualTypeOf<string | undefined>();
     expectTypeOf(chat.error.value).toEqualTypeOf<DurableSessionError | undefined>();
-    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: { turnId?: string }) => Promise<string>>();
+    expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: WriteOptions & { turnId?: string }) => Promise<string>>();
     expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<never>();
     // @ts-expect-error refs are readonly
     chat.status.value = 'live';

@@ -3,6 +3,7 @@ import type { AppEvent, SessionEvent } from '../events';
 import { sendRequest, type HeadersOption, type RequestSpec } from '../http-request';
 import { PRODUCER_EPOCH_HEADER, PRODUCER_ID_HEADER, PRODUCER_SEQ_HEADER } from '../protocol';
 import type { SessionAdapter } from '../types';
+import { watchdog } from '../util';
 import { readStream, type StreamEndpoint } from './http-read';
 
 export type { HeadersOption };
@@ -21,6 +22,16 @@ export interface HttpAdapterOptions {
   headers?: HeadersOption;
   /** The `fetch` to use. Default: the global `fetch`, looked up at call time. */
   fetch?: typeof fetch;
+  /**
+   * The server's SSE keep-alive interval (`sseKeepAliveMs` of `@durable-session/server`). A live
+   * SSE read that receives no byte (data or keep-alive comment) for twice as long is taken as dead
+   * and reconnected. Default 15_000.
+   */
+  keepAliveMs?: number;
+  /** How long any other request may take (catch-up, long-poll, append) before it is retried. Default 30_000. */
+  timeoutMs?: number;
+  /** The least time between the starts of two live requests, however fast the server ends them. Default 100. */
+  minReconnectDelayMs?: number;
 }
 
 const JSON_TYPE = { 'Content-Type': 'application/json' };
@@ -40,8 +51,13 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
  *   someone uses it. A read from any other offset answered `404` (the stream was deleted,
  *   expired or lost in a server restart) or `400` (the offset is beyond the stream's tail: it
  *   was re-created meanwhile) fails with `gone`, so the session rebuilds from the start.
- * - Errors: `410` → `gone`, `401`/`403` → `unauthorized`, `404` → `not-found`,
- *   `409` → `conflict`, other statuses → `http`, no answer → `network`, bad JSON → `protocol`.
+ * - Errors: `410` → `gone`, `401`/`403` → `unauthorized`, `404` → `not-found` (`deleted` when
+ *   the error body says so: then the stream is never re-created), `409` → `conflict`, other
+ *   statuses → `http`, no answer → `network`, bad JSON → `protocol`.
+ * - Dead connections: a live SSE read without a byte for twice `keepAliveMs` and any other
+ *   request over `timeoutMs` fail with `network` (the session reconnects; an append is retried
+ *   with the same producer seq, so it lands once); live requests start at most once per
+ *   `minReconnectDelayMs`; an SSE event over 8 Mi characters fails with `protocol`.
  *
  * Created inline, its event type is inferred from the session; created apart, type it:
  * `httpAdapter<SessionEvent | MyEvent>({ baseUrl })`.
@@ -52,7 +68,8 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
  * });
  */
 export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOptions): SessionAdapter<E> {
-  const { baseUrl, live: mode = 'sse' } = options;
+  const settings = { live: 'sse' as const, keepAliveMs: 15_000, timeoutMs: 30_000, minReconnectDelayMs: 100, ...options };
+  const { baseUrl, timeoutMs } = settings;
   const streamUrl = (sessionId: string): string => `${baseUrl.replace(/\/+$/, '')}/v1/stream/${encodeURIComponent(sessionId)}`;
   const fetcher: typeof fetch = (input, init) => (options.fetch ?? fetch)(input, init);
   const request = (target: string, spec: RequestSpec): Promise<Response> => sendRequest(fetcher, options.headers, target, spec);
@@ -71,12 +88,12 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new DurableSessionError('protocol', `bad JSON from ${baseUrl}`, { cause: error });
+      throw new DurableSessionError('protocol', 'bad JSON', { cause: error });
     }
   };
   const endpoint = (sessionId: string): StreamEndpoint => ({
+    ...settings,
     url: streamUrl(sessionId),
-    mode,
     get: (target, signal) => request(target, { method: 'GET', signal }),
     ensure: ensure(sessionId),
     json,
@@ -87,7 +104,13 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
     async append(sessionId, event, { producerId, epoch, seq, signal }) {
       const body = JSON.stringify(event);
       const headers = { ...JSON_TYPE, [PRODUCER_ID_HEADER]: producerId, [PRODUCER_EPOCH_HEADER]: String(epoch), [PRODUCER_SEQ_HEADER]: String(seq) };
-      await ensure(sessionId)(() => request(streamUrl(sessionId), { method: 'POST', body, headers, signal }), signal);
+      // A timed-out append fails with `network`: retried with the same seq, it lands once.
+      const watch = watchdog([signal], timeoutMs);
+      try {
+        await ensure(sessionId)(() => request(streamUrl(sessionId), { method: 'POST', body, headers, signal: watch.signal }), watch.signal);
+      } finally {
+        watch.stop();
+      }
     },
   };
 }
