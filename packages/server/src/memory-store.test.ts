@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from './memory-store';
 import { formatOffset, ZERO_OFFSET } from './offsets';
 import type { SessionStore } from './store';
+import { runSnapshotContract } from './snapshot-contract';
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 const dec = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -345,3 +346,5 @@ describe('memoryStore stream identity and bounds', () => {
     expect([(await s.head('a')).status, (await s.head('b')).status, (await s.head('c')).status]).toEqual(['not-found', 'deleted', 'deleted']);
   });
 });
+
+runSnapshotContract('memoryStore', () => ({ open: (options) => memoryStore(options) }));
