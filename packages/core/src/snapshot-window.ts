@@ -55,7 +55,7 @@ export function pageOf(state: SessionState, offset: string, request: SnapshotReq
  * const state = stateOfPage(page);
  */
 export function stateOfPage(page: SnapshotPage): SessionState {
-  return withActive(page.turns);
+  return { ...withActive(page.turns), olderTurns: page.older };
 }
 
 /**
@@ -72,7 +72,7 @@ export function mergeOlder<S extends SessionState>(state: S, page: SnapshotPage,
   const ids = new Set(page.turns.map((turn) => turn.turnId));
   const pageTurns = older.turns.filter((turn) => ids.has(turn.turnId));
   const turns = [...pageTurns, ...state.turns.filter((turn) => !ids.has(turn.turnId))];
-  return { ...state, ...withActive(turns) };
+  return { ...state, ...withActive(turns), olderTurns: page.older };
 }
 
 function withActive(turns: readonly Turn[]): SessionState {

@@ -1,5 +1,6 @@
 import type { AppEvent, SessionEvent, TurnEndReason } from './events';
 import type { DurableSessionError } from './errors';
+import type { SnapshotPage, SnapshotRequest } from './snapshot-window';
 
 /**
  * Connection status of a session, as shown by a badge in the UI.
@@ -70,6 +71,11 @@ export interface SessionState {
   turns: readonly Turn[];
   /** The turn currently streaming, if any (the latest one). */
   activeTurnId: string | undefined;
+  /**
+   * Turns before `turns[0]` not loaded (a session started from a server snapshot page; see
+   * `loadOlder()`). Kept in the state so a reload restored from IndexedDB can still page back.
+   */
+  olderTurns?: number;
 }
 
 /**
@@ -100,6 +106,11 @@ export interface SessionSnapshot<S extends SessionState = SessionState> {
    * and the state was rebuilt from what the store still holds.
    */
   recovered: boolean;
+  /**
+   * Turns older than `turns[0]` not loaded yet: the session started from a server snapshot page
+   * (the `snapshot` option) and `loadOlder()` fetches them. `0` when every turn is here.
+   */
+  olderTurns: number;
   /** `true` when this snapshot started from a persisted state and resumed from its offset. */
   resumed: boolean;
   persistence: PersistenceMode;
@@ -153,6 +164,12 @@ export interface SessionAdapter<E = unknown> {
   read(sessionId: string, offset: string, options: { live: boolean; signal: AbortSignal }): AsyncIterable<ReadBatch<E>>;
   /** Append one event. Idempotent for the same `producerId`, `epoch` and `seq`. */
   append(sessionId: string, event: E, options: AppendOptions): Promise<void>;
+  /**
+   * Optional: a page of the session as the server folded it (see {@link SnapshotRequest}).
+   * `httpAdapter` implements it (`GET …/v1/stream/<id>?snapshot`); sessions opened with the
+   * `snapshot` option use it to start without reading the whole log, and for `loadOlder()`.
+   */
+  snapshot?(sessionId: string, request: SnapshotRequest, options: { signal: AbortSignal }): Promise<SnapshotPage>;
 }
 
 /**
@@ -202,6 +219,14 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
    * BroadcastChannel are missing, and with `false`, each tab reads on its own (`'solo'`).
    */
   tabs?: boolean;
+  /**
+   * Start from the server's snapshot when there is no saved state (a new device, a cleared
+   * IndexedDB, a 410 rebuild): the newest `turns` turns (default 10) in full, then only the log after
+   * them; `loadOlder()` pages back. Needs an adapter with `snapshot` (`httpAdapter`) and the default
+   * reducer (the server folds with `reduceSession`). Events before the snapshot are never delivered
+   * to `on('event')`. Default `false`: read the whole log.
+   */
+  snapshot?: boolean | { turns?: number };
 }
 
 /**
@@ -250,6 +275,12 @@ export interface DurableSession<E extends AppEvent = never, S extends SessionSta
   steer(text: string, turnId?: string): Promise<void>;
   /** Append an application event. */
   emit(event: E): Promise<void>;
+  /**
+   * Load up to `turns` (default: the `snapshot` option's) turns older than the oldest loaded one,
+   * in front of `turns`, without disturbing the live tail; resolves with how many were added (`0`
+   * when `olderTurns` is 0). Calls run one at a time.
+   */
+  loadOlder(turns?: number): Promise<number>;
   /** Stop reading, flush persistence, release the tab lock. Idempotent. */
   close(): Promise<void>;
 }

@@ -5,6 +5,7 @@ import { SessionServerError } from './errors';
 import { follow } from './follow';
 import { utf8 } from './protocol/responses';
 import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
+import { SnapshotKeeper } from './snapshot-keeper';
 import { compactSessionIndex, indexAppend, sessionsOf } from './session-index';
 import type { SessionStore, StoredEntry } from './store';
 import { createTurn, turnProducerId, type TurnControl, type TurnWriter } from './turn';
@@ -139,6 +140,8 @@ class Host implements SessionHost {
   #deletions = 0;
   #listedAtCompaction = 0;
   #compacting: Promise<void> | undefined;
+  /** Refreshes the snapshots of the sessions this host watches. */
+  readonly #snapshots: SnapshotKeeper;
 
   constructor(options: SessionHostOptions) {
     this.#store = options.store;
@@ -146,6 +149,7 @@ class Host implements SessionHost {
     this.#indexId = options.indexStreamId ?? '__sessions';
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     this.#maxConcurrentTurns = options.maxConcurrentTurns ?? 4;
+    this.#snapshots = new SnapshotKeeper(this.#store, this.#onError);
   }
 
   session(id: string): SessionHandle {
@@ -212,7 +216,7 @@ class Host implements SessionHost {
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.#closeTimeoutMs);
     });
-    const settled = await Promise.race([Promise.allSettled([...this.#tasks]).then(() => 'done' as const), timeout]);
+    const settled = await Promise.race([Promise.allSettled([...this.#tasks, this.#snapshots.settle()]).then(() => 'done' as const), timeout]);
     clearTimeout(timer);
     if (settled === 'timeout') this.#onError(new SessionServerError('closed', `${this.#tasks.size} agent(s) still running after close()`));
   }
@@ -323,7 +327,10 @@ class Host implements SessionHost {
         if (end === 'not-found') {
           for (const turn of watched.turns) turn.cancel(new SessionServerError('not-found', `session ${watched.id} was deleted`));
         }
-        if (watched.watcher === undefined && watched.turns.size === 0) this.#watched.delete(watched.id);
+        if (watched.watcher === undefined && watched.turns.size === 0) {
+          this.#watched.delete(watched.id);
+          this.#snapshots.forget(watched.id);
+        }
       }),
     );
   }
@@ -339,6 +346,7 @@ class Host implements SessionHost {
   }
 
   #dispatch(watched: Watched, entries: readonly StoredEntry[], signal: AbortSignal): void {
+    let ended = false;
     for (const entry of entries) {
       if (signal.aborted) return;
       const event = parseEntry(entry, watched.id, this.#onError);
@@ -358,10 +366,14 @@ class Host implements SessionHost {
           remember(watched.recentSteers, sdkEvent);
           for (const turn of watched.turns) if (turn.turnId === sdkEvent.turnId) turn.pushSteer(sdkEvent);
           break;
+        case 'turn.end':
+          ended = true;
+          break;
         default:
           break;
       }
     }
+    if (!signal.aborted) this.#snapshots.observe(watched.id, entries, ended);
   }
 
   #onPromptEvent(watched: Watched, prompt: PromptEvent, offset: string): void {

@@ -21,6 +21,18 @@ const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 const dec = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const JSON_TYPE = { contentType: 'application/json' };
 
+/** Create `id` and append `count` entries one by one; the tails after each. */
+async function withEntries(store: SessionStore, id: string, count: number): Promise<string[]> {
+  await store.create(id, JSON_TYPE);
+  const tails: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await store.append(id, { entries: [enc(JSON.stringify({ type: 'x', i }))] });
+    if (r.status !== 'appended') throw new Error(`append: ${r.status}`);
+    tails.push(r.tail);
+  }
+  return tails;
+}
+
 /**
  * Register the snapshot cases for one store (at the top level of a test file).
  * @example
@@ -42,17 +54,6 @@ export function runSnapshotContract(name: string, makeBackend: () => SnapshotCon
     opened.push(store);
     return store;
   };
-  const withEntries = async (store: SessionStore, id: string, count: number): Promise<string[]> => {
-    await store.create(id, JSON_TYPE);
-    const tails: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const r = await store.append(id, { entries: [enc(JSON.stringify({ type: 'x', i }))] });
-      if (r.status !== 'appended') throw new Error(`append: ${r.status}`);
-      tails.push(r.tail);
-    }
-    return tails;
-  };
-
   describe(`${name} (snapshot contract)`, () => {
     it('has no snapshot until one is put, then returns the newest', async () => {
       const store = await open();
