@@ -35,7 +35,7 @@ export function createPaging<E extends AppEvent, S extends SessionState>(host: P
   type Event = AnySessionEvent<E>;
   const { sessionId, adapter, store } = host;
   const fetchPage = adapter.snapshot?.bind(adapter);
-  if (fetchPage === undefined) throw new DurableSessionError('bad-input', 'the snapshot option needs an adapter with snapshot() (httpAdapter)');
+  if (fetchPage === undefined) throw new DurableSessionError('bad-input', 'paging needs an adapter with snapshot() (httpAdapter)');
   /** Offsets at which the state was exactly known, each with the events applied after it up to the next. */
   let history: { offset: string; events: Event[] }[] = [];
   let cursor: string | undefined;

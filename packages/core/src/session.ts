@@ -186,7 +186,7 @@ function pagingOf<E extends AppEvent, S extends SessionState>(
   save: () => void,
 ) {
   const wanted = options.snapshot;
-  if (wanted === undefined || wanted === false) return undefined;
+  if (wanted === undefined || wanted === false || options.adapter.snapshot === undefined) return undefined; // no snapshot: the whole log
   if (options.reduce !== undefined) throw new DurableSessionError('bad-input', 'the snapshot option needs the default reducer (the server folds with reduceSession)');
   const turns = typeof wanted === 'object' && wanted.turns !== undefined ? wanted.turns : 10;
   if (!Number.isInteger(turns) || turns < 1) throw new DurableSessionError('bad-input', 'snapshot.turns must be a positive integer');

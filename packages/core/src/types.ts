@@ -222,7 +222,8 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
   /**
    * Start from the server's snapshot when there is no saved state (a new device, a cleared
    * IndexedDB, a 410 rebuild): the newest `turns` turns (default 10) in full, then only the log after
-   * them; `loadOlder()` pages back. Needs an adapter with `snapshot` (`httpAdapter`) and the default
+   * them; `loadOlder()` pages back. Needs the adapter's `snapshot` (`httpAdapter`; with an adapter
+   * without it, such as `websocketAdapter`, the session reads the whole log) and the default
    * reducer (the server folds with `reduceSession`). Events before the snapshot are never delivered
    * to `on('event')`. Default `false`: read the whole log.
    */
