@@ -3,7 +3,7 @@
 // server's snapshot page (10 latest turns), one run each, same server; plus the memory the
 // server's snapshot of each session takes (the stored JSON, and the host's in-memory fold is
 // the same state). On the built packages (npm run build first).
-import { createDurableSession, httpAdapter, waitFor } from '@durable-session/core';
+import { createDurableSession, httpAdapter, snapshotPaging, waitFor } from '@durable-session/core';
 import { createSessionServer, listen } from '@durable-session/server';
 import { writeLongSession } from '../test/support/long-session.mjs';
 
@@ -34,7 +34,7 @@ async function firstRender(baseUrl, id, turns, snapshot) {
     adapter: httpAdapter({ baseUrl, fetch: counter.fetch }),
     persistence: 'memory',
     tabs: false,
-    snapshot: snapshot ? { turns: 10 } : false,
+    ...(snapshot ? { snapshot: snapshotPaging({ turns: 10 }) } : {}),
   });
   await waitFor(session, (s) => s.status === 'live' && s.turns.at(-1)?.turnId === `t${turns - 1}`, 120_000);
   const ms = performance.now() - started;

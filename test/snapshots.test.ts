@@ -12,6 +12,7 @@ import {
   httpAdapter,
   initialSessionState,
   reduceSession,
+  snapshotPaging,
   waitFor,
   type DurableSession,
   type SessionEvent,
@@ -68,7 +69,7 @@ function device(baseUrl: string, sessionId: string, extra: { turns?: number; fet
     tabs: false,
     clientId: 'device-2',
     reconnect: { initialDelayMs: 10, maxDelayMs: 100 },
-    snapshot: extra.snapshot === false ? false : { turns: extra.turns ?? 10 },
+    ...(extra.snapshot === false ? {} : { snapshot: snapshotPaging({ turns: extra.turns ?? 10 }) }),
   });
   cleanups.push(() => session.close());
   return session;

@@ -3,7 +3,7 @@ import type { AppEvent } from './events';
 import type { BatchSource } from './read-loop';
 import { mergeOlder, stateOfPage, type SnapshotPage } from './snapshot-window';
 import type { SnapshotStore } from './snapshot-store';
-import type { AnySessionEvent, ReadBatch, SessionAdapter, SessionState } from './types';
+import type { AnySessionEvent, ReadBatch, SessionAdapter, SessionState, SnapshotPaging } from './types';
 import { isAfterOffset } from './util';
 
 /** Most events kept for replaying into older pages (the oldest batches go first). */
@@ -12,6 +12,21 @@ const MAX_REPLAY_EVENTS = 20_000;
 const MAX_PAGE_TRIES = 5;
 /** How long one try waits for the live tail to reach the page's offset. */
 const CATCH_UP_MS = 5_000;
+
+/**
+ * Page through server snapshots (the `snapshot` option of `createDurableSession`): start from the
+ * newest `turns` turns (default 10) when there is no saved state, and `loadOlder()` `turns` at a time.
+ * @example
+ * createDurableSession({ sessionId, adapter: httpAdapter({ baseUrl }), snapshot: snapshotPaging({ turns: 10 }) });
+ */
+export function snapshotPaging(options: { turns?: number } = {}): SnapshotPaging {
+  const turns = options.turns ?? 10;
+  if (!Number.isInteger(turns) || turns < 1) throw new DurableSessionError('bad-input', 'snapshotPaging: turns must be a positive integer');
+  return { turns, start: createPaging as (host: never) => unknown };
+}
+
+/** One session's paging (what `snapshotPaging().start` returns). */
+export type Paging<E extends AppEvent, S extends SessionState> = ReturnType<typeof createPaging<E, S>>;
 
 /** What paging needs from its session. */
 export interface PagingHost<E extends AppEvent, S extends SessionState> {

@@ -7,7 +7,7 @@ import { createReadLoop, type BatchSource } from './read-loop';
 import { initialSessionState, reduceSession } from './reducer';
 import { sessionRecord } from './session-record';
 import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
-import { createPaging } from './older-turns';
+import type { Paging, PagingHost } from './older-turns';
 import { linkTabs, type TabHost, type TabLink } from './tabs';
 import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState } from './types';
 import { isAfterOffset, isolate, randomId, toError } from './util';
@@ -184,13 +184,12 @@ function pagingOf<E extends AppEvent, S extends SessionState>(
   initial: S,
   signal: AbortSignal,
   save: () => void,
-) {
+): Paging<E, S> | undefined {
   const wanted = options.snapshot;
-  if (wanted === undefined || wanted === false || options.adapter.snapshot === undefined) return undefined; // no snapshot: the whole log
+  if (wanted === undefined || options.adapter.snapshot === undefined) return undefined; // no snapshot: the whole log
   if (options.reduce !== undefined) throw new DurableSessionError('bad-input', 'the snapshot option needs the default reducer (the server folds with reduceSession)');
-  const turns = typeof wanted === 'object' && wanted.turns !== undefined ? wanted.turns : 10;
-  if (!Number.isInteger(turns) || turns < 1) throw new DurableSessionError('bad-input', 'snapshot.turns must be a positive integer');
-  return createPaging<E, S>({ sessionId: options.sessionId, adapter: options.adapter, store, initial, turns, signal, save });
+  const start = wanted.start as (host: PagingHost<E, S>) => Paging<E, S>;
+  return start({ sessionId: options.sessionId, adapter: options.adapter, store, initial, turns: wanted.turns, signal, save });
 }
 
 /** What the tabs link needs from a session: `lead` runs when this tab got the lock (or went solo). */

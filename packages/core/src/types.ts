@@ -221,13 +221,26 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
   tabs?: boolean;
   /**
    * Start from the server's snapshot when there is no saved state (a new device, a cleared
-   * IndexedDB, a 410 rebuild): the newest `turns` turns (default 10) in full, then only the log after
-   * them; `loadOlder()` pages back. Needs the adapter's `snapshot` (`httpAdapter`; with an adapter
-   * without it, such as `websocketAdapter`, the session reads the whole log) and the default
-   * reducer (the server folds with `reduceSession`). Events before the snapshot are never delivered
-   * to `on('event')`. Default `false`: read the whole log.
+   * IndexedDB, a 410 rebuild): pass `snapshotPaging({ turns })`. The session renders the newest
+   * `turns` turns in full, reads only the log after them, and `loadOlder()` pages back. Needs the
+   * adapter's `snapshot` (`httpAdapter`; with an adapter without it, such as `websocketAdapter`, the
+   * session reads the whole log) and the default reducer (the server folds with `reduceSession`).
+   * Events before the snapshot are never delivered to `on('event')`. Default: read the whole log.
    */
-  snapshot?: boolean | { turns?: number };
+  snapshot?: SnapshotPaging;
+}
+
+/**
+ * How a session pages through server snapshots: create it with `snapshotPaging({ turns })` (its own
+ * export, so sessions without it do not carry its code).
+ * @example
+ * createDurableSession({ sessionId, adapter, snapshot: snapshotPaging({ turns: 10 }) });
+ */
+export interface SnapshotPaging {
+  /** Turns per page. */
+  readonly turns: number;
+  /** Starts paging for one session (called by `createDurableSession`). */
+  readonly start: (host: never) => unknown;
 }
 
 /**
