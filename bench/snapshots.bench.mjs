@@ -1,6 +1,6 @@
 // Snapshots: time to first render and bytes on the wire for a new device opening a session of
 // 10, 100 and 1,000 turns (~200 deltas each), reading the whole log versus starting from the
-// server's snapshot page (10 latest turns), one run each, same server; plus the memory the
+// server's snapshot page (10 latest turns), best of 3 each, same server, one run; plus the memory the
 // server's snapshot of each session takes (the stored JSON, and the host's in-memory fold is
 // the same state). On the built packages (npm run build first).
 import { createDurableSession, httpAdapter, snapshotPaging, waitFor } from '@durable-session/core';
@@ -42,6 +42,16 @@ async function firstRender(baseUrl, id, turns, snapshot) {
   return { ms, bytes: counter.bytes };
 }
 
+/** Best of 3 (the server shares this process: a major GC of a 200k-entry store can land in any one). */
+async function best(run) {
+  let fastest;
+  for (let i = 0; i < 3; i++) {
+    const r = await run();
+    if (fastest === undefined || r.ms < fastest.ms) fastest = r;
+  }
+  return fastest;
+}
+
 const server = createSessionServer();
 const running = await listen(server.handler, { port: 0, host: '127.0.0.1' });
 const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
@@ -49,9 +59,9 @@ console.log('turns | log events | full log: first render, bytes | snapshot: firs
 for (const turns of SIZES) {
   const id = `bench-${turns}`;
   const events = await writeLongSession(server.store, id, turns, DELTAS);
-  const full = await firstRender(running.url, id, turns, false);
+  const full = await best(() => firstRender(running.url, id, turns, false));
   const snap = await firstRender(running.url, id, turns, true); // the first page request folds and stores the snapshot
-  const again = await firstRender(running.url, `${id}`, turns, true); // from the stored snapshot
+  const again = await best(() => firstRender(running.url, id, turns, true)); // from the stored snapshot
   const stored = await server.store.getSnapshot(id);
   const size = stored.status === 'ok' ? stored.snapshot.data.byteLength : 0;
   console.log(

@@ -21,14 +21,30 @@ export const SNAPSHOT_EVERY_EVENTS = 256;
 const SNAPSHOT_VERSION = 1;
 const FOLD_READ_BYTES = 1024 * 1024;
 
+/** Decoded snapshots per store, newest use last: a page request of a long session skips the JSON parse. */
+const decoded = new WeakMap<SessionStore, Map<string, FoldedSession>>();
+/** Sessions whose decoded snapshot each store's cache holds. */
+const DECODED_SESSIONS = 32;
+
 /** The store's newest snapshot, decoded; the empty fold when it has none (or one this version cannot read). */
 export async function storedSnapshot(store: SessionStore, id: string): Promise<FoldedSession> {
   const r = await store.getSnapshot(id);
   if (r.status === 'not-found' || r.status === 'gone') throw new SessionServerError(r.status, `no session ${id}`);
   if (r.status === 'none') return { offset: BEGINNING, state: initialSessionState };
-  const decoded = JSON.parse(new TextDecoder().decode(r.snapshot.data)) as { v?: unknown; state?: SessionState };
-  if (decoded.v !== SNAPSHOT_VERSION || !Array.isArray(decoded.state?.turns)) return { offset: BEGINNING, state: initialSessionState };
-  return { offset: r.snapshot.offset, state: decoded.state };
+  let cache = decoded.get(store);
+  if (cache === undefined) decoded.set(store, (cache = new Map()));
+  const hit = cache.get(id);
+  cache.delete(id);
+  if (hit?.offset === r.snapshot.offset) return remember(cache, id, hit);
+  const value = JSON.parse(new TextDecoder().decode(r.snapshot.data)) as { v?: unknown; state?: SessionState };
+  if (value.v !== SNAPSHOT_VERSION || !Array.isArray(value.state?.turns)) return { offset: BEGINNING, state: initialSessionState };
+  return remember(cache, id, { offset: r.snapshot.offset, state: value.state });
+}
+
+function remember(cache: Map<string, FoldedSession>, id: string, folded: FoldedSession): FoldedSession {
+  cache.set(id, folded);
+  if (cache.size > DECODED_SESSIONS) cache.delete(cache.keys().next().value as string);
+  return folded;
 }
 
 /**
