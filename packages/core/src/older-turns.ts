@@ -101,6 +101,8 @@ export function createPaging<E extends AppEvent, S extends SessionState>(host: P
   };
 
   const loadOlder = async (turns = host.turns): Promise<number> => {
+    // A follower tab never read on its own: page back from the state the leader gave it.
+    if (history.length === 0 && store.get().offset !== '-1') resume(store.get().offset);
     for (let i = 0; i < MAX_PAGE_TRIES; i++) {
       if (older === 0 || cursor === undefined) return 0;
       const added = await tryPage(turns);
@@ -112,12 +114,8 @@ export function createPaging<E extends AppEvent, S extends SessionState>(host: P
   return {
     source,
     record,
-    /** The state was rebuilt or replaced: forget the pages. */
-    reset(): void {
-      history = [];
-      cursor = undefined;
-      older = 0;
-    },
+    /** The state was rebuilt: forget the pages. */
+    reset: (): void => void (history = []),
     loadOlder: (turns?: number): Promise<number> => {
       const run = queue.then(() => loadOlder(turns));
       queue = run.catch(() => undefined);
