@@ -103,6 +103,7 @@ export function placeholderSnapshot<S extends SessionState = SessionState>(optio
     turns: state.turns,
     activeTurnId: state.activeTurnId,
     recovered: true,
+    olderTurns: 0,
     resumed: false,
     persistence: 'memory',
     tabs: 'solo',

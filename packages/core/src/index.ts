@@ -29,3 +29,5 @@ export * from './errors';
 export * from './events';
 export * from './types';
 export * from './ws-protocol';
+export { snapshotPaging } from './older-turns';
+export { pageOf, stateOfPage, mergeOlder, MAX_PAGE_TURNS, type SnapshotPage, type SnapshotRequest } from './snapshot-window';

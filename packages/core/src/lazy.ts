@@ -36,10 +36,10 @@ export interface LazySession<E extends AppEvent = never, S extends SessionState 
  * @example
  * const methods: SessionMethods = sessionMethods(lazy.run);
  */
-export type SessionMethods<E extends AppEvent = never, S extends SessionState = SessionState> = Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'>;
+export type SessionMethods<E extends AppEvent = never, S extends SessionState = SessionState> = Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit' | 'loadOlder'>;
 
 /**
- * `send`, `cancel`, `steer` and `emit`, each run on the session `run` gives (a
+ * `send`, `cancel`, `steer`, `emit` and `loadOlder`, each run on the session `run` gives (a
  * {@link LazySession}'s `run`): the one method set every binding returns.
  * @example
  * const { send, cancel } = sessionMethods(lazySession(options).run);
@@ -50,6 +50,7 @@ export function sessionMethods<E extends AppEvent = never, S extends SessionStat
     cancel: (...args) => run((session) => session.cancel(...args)),
     steer: (...args) => run((session) => session.steer(...args)),
     emit: (...args) => run((session) => session.emit(...args)),
+    loadOlder: (...args) => run((session) => session.loadOlder(...args)),
   };
 }
 

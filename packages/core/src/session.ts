@@ -7,6 +7,7 @@ import { createReadLoop, type BatchSource } from './read-loop';
 import { initialSessionState, reduceSession } from './reducer';
 import { sessionRecord } from './session-record';
 import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
+import type { Paging, PagingHost } from './older-turns';
 import { linkTabs, type TabHost, type TabLink } from './tabs';
 import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState, WriteOptions } from './types';
 import { isAfterOffset, isolate, randomId, toError } from './util';
@@ -20,6 +21,8 @@ interface ApplyHost<E extends AppEvent, S extends SessionState> {
   reduce: Reducer<S, AnySessionEvent<E>>;
   tabs(): TabLink<AnySessionEvent<E>> | undefined;
   save(now: boolean): void;
+  /** Called with every batch applied (paging keeps them for older pages). */
+  applied?(batch: ReadBatch<AnySessionEvent<E>>): void;
 }
 
 /**
@@ -28,7 +31,7 @@ interface ApplyHost<E extends AppEvent, S extends SessionState> {
  * `type`, or that the reducer throws on, is skipped (one `protocol` error each). The leader rebroadcasts before its own subscribers render; followers leave
  * IndexedDB to the leader (same record, same content).
  */
-function applier<E extends AppEvent, S extends SessionState>({ store, reduce, tabs, save }: ApplyHost<E, S>): (batch: ReadBatch<AnySessionEvent<E>>) => void {
+function applier<E extends AppEvent, S extends SessionState>({ store, reduce, tabs, save, applied }: ApplyHost<E, S>): (batch: ReadBatch<AnySessionEvent<E>>) => void {
   return (batch) => {
     const from = store.get().offset;
     const live = batch.upToDate ? { status: 'live' as const, error: undefined } : {};
@@ -51,6 +54,7 @@ function applier<E extends AppEvent, S extends SessionState>({ store, reduce, ta
     });
     tabs()?.applied(from, batch);
     store.setState(state, { offset: batch.offset, ...live });
+    applied?.({ ...batch, events });
     if (store.get().tabs !== 'follower') save(events.some((event) => event.type === 'turn.end'));
     for (const event of events) store.emitter.emit('event', { event, offset: batch.offset });
   };
@@ -120,17 +124,19 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
   });
   let tabs: TabLink<Event> | undefined;
   store.emitter.on('status', () => tabs?.status());
-  const apply = applier<E, S>({ store, reduce, tabs: () => tabs, save: record.save });
-  const source: BatchSource<Event> = (offset, readSignal) => adapter.read(sessionId, offset, { live: true, signal: readSignal });
+  const paging = pagingOf(options, store, initial, signal, () => record.save(true));
+  const apply = applier<E, S>({ store, reduce, tabs: () => tabs, save: record.save, applied: paging?.record });
+  const network: BatchSource<Event> = (offset, readSignal) => adapter.read(sessionId, offset, { live: true, signal: readSignal });
   const loop = createReadLoop<Event>({
-    source,
+    source: paging?.source(network) ?? network,
     reconnect,
     signal,
     snapshot: get,
     set,
     apply,
     rebuild(error) {
-      store.setState(initial, { offset: '-1', recovered: false, resumed: false, status: 'reconnecting' });
+      paging?.reset();
+      store.setState(initial, { offset: '-1', recovered: false, resumed: false, status: 'reconnecting', olderTurns: 0 });
       record.save(true);
       tabs?.reset();
       warn(error);
@@ -172,7 +178,23 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
       await record.flush();
       record.close();
     })());
-  return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, clientId, closed: () => signal.aborted, closedError, get }), close };
+  const loadOlder = (turns?: number): Promise<number> => (signal.aborted ? Promise.reject(closedError()) : (paging?.loadOlder(turns) ?? Promise.resolve(0)));
+  return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, clientId, closed: () => signal.aborted, closedError, get }), loadOlder, close };
+}
+
+/** Paging through server snapshots, when the `snapshot` option asks for it (see `older-turns.ts`). */
+function pagingOf<E extends AppEvent, S extends SessionState>(
+  options: DurableSessionOptions<E, S>,
+  store: SnapshotStore<E, S>,
+  initial: S,
+  signal: AbortSignal,
+  save: () => void,
+): Paging<E, S> | undefined {
+  const wanted = options.snapshot;
+  if (wanted === undefined || options.adapter.snapshot === undefined) return undefined; // no snapshot: the whole log
+  if (options.reduce !== undefined) throw new DurableSessionError('bad-input', 'the snapshot option needs the default reducer (the server folds with reduceSession)');
+  const start = wanted.start as (host: PagingHost<E, S>) => Paging<E, S>;
+  return start({ sessionId: options.sessionId, adapter: options.adapter, store, initial, turns: wanted.turns, signal, save });
 }
 
 /** What the tabs link needs from a session: `lead` runs when this tab got the lock (or went solo). */

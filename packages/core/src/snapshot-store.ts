@@ -16,7 +16,7 @@ export type SnapshotEvents<E extends AppEvent, S extends SessionState> = Durable
 export interface SnapshotStore<E extends AppEvent, S extends SessionState> {
   get(): SessionSnapshot<S>;
   set(patch: Partial<SessionSnapshot<S>>): void;
-  /** A new folded state (copied to `turns` and `activeTurnId`), plus other fields. */
+  /** A new folded state (copied to `turns`, `activeTurnId` and `olderTurns`), plus other fields. */
   setState(state: S, patch: Partial<SessionSnapshot<S>>): void;
   emitter: Emitter<SnapshotEvents<E, S>>;
   warn(error: DurableSessionError): void;
@@ -52,7 +52,7 @@ export function createSnapshotStore<E extends AppEvent, S extends SessionState>(
   return {
     get: () => snapshot,
     set,
-    setState: (state, patch) => set({ state, turns: state.turns, activeTurnId: state.activeTurnId, ...patch }),
+    setState: (state, patch) => set({ state, turns: state.turns, activeTurnId: state.activeTurnId, olderTurns: state.olderTurns ?? 0, ...patch }),
     emitter,
     warn: (error) => emitter.emit('warning', error),
     fail: (error) => emitter.emit('error', error),

@@ -1,5 +1,6 @@
 import type { AppEvent, SessionEvent, TurnEndReason } from './events';
 import type { DurableSessionError } from './errors';
+import type { SnapshotPage, SnapshotRequest } from './snapshot-window';
 
 /**
  * Connection status of a session, as shown by a badge in the UI.
@@ -70,6 +71,11 @@ export interface SessionState {
   turns: readonly Turn[];
   /** The turn currently streaming, if any (the latest one). */
   activeTurnId: string | undefined;
+  /**
+   * Turns before `turns[0]` not loaded (a session started from a server snapshot page; see
+   * `loadOlder()`). Kept in the state so a reload restored from IndexedDB can still page back.
+   */
+  olderTurns?: number;
 }
 
 /**
@@ -100,6 +106,11 @@ export interface SessionSnapshot<S extends SessionState = SessionState> {
    * and the state was rebuilt from what the store still holds.
    */
   recovered: boolean;
+  /**
+   * Turns older than `turns[0]` not loaded yet: the session started from a server snapshot page
+   * (the `snapshot` option) and `loadOlder()` fetches them. `0` when every turn is here.
+   */
+  olderTurns: number;
   /** `true` when this snapshot started from a persisted state and resumed from its offset. */
   resumed: boolean;
   persistence: PersistenceMode;
@@ -153,6 +164,12 @@ export interface SessionAdapter<E = unknown> {
   read(sessionId: string, offset: string, options: { live: boolean; signal: AbortSignal }): AsyncIterable<ReadBatch<E>>;
   /** Append one event. Idempotent for the same `producerId`, `epoch` and `seq`. */
   append(sessionId: string, event: E, options: AppendOptions): Promise<void>;
+  /**
+   * Optional: a page of the session as the server folded it (see {@link SnapshotRequest}).
+   * `httpAdapter` implements it (`GET …/v1/stream/<id>?snapshot`); sessions opened with the
+   * `snapshot` option use it to start without reading the whole log, and for `loadOlder()`.
+   */
+  snapshot?(sessionId: string, request: SnapshotRequest, options: { signal: AbortSignal }): Promise<SnapshotPage>;
 }
 
 /**
@@ -202,6 +219,28 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
    * BroadcastChannel are missing, and with `false`, each tab reads on its own (`'solo'`).
    */
   tabs?: boolean;
+  /**
+   * Start from the server's snapshot when there is no saved state (a new device, a cleared
+   * IndexedDB, a 410 rebuild): pass `snapshotPaging({ turns })`. The session renders the newest
+   * `turns` turns in full, reads only the log after them, and `loadOlder()` pages back. Needs the
+   * adapter's `snapshot` (`httpAdapter`; with an adapter without it, such as `websocketAdapter`, the
+   * session reads the whole log) and the default reducer (the server folds with `reduceSession`).
+   * Events before the snapshot are never delivered to `on('event')`. Default: read the whole log.
+   */
+  snapshot?: SnapshotPaging;
+}
+
+/**
+ * How a session pages through server snapshots: create it with `snapshotPaging({ turns })` (its own
+ * export, so sessions without it do not carry its code).
+ * @example
+ * createDurableSession({ sessionId, adapter, snapshot: snapshotPaging({ turns: 10 }) });
+ */
+export interface SnapshotPaging {
+  /** Turns per page. */
+  readonly turns: number;
+  /** Starts paging for one session (called by `createDurableSession`). */
+  readonly start: (host: never) => unknown;
 }
 
 /**
@@ -264,6 +303,12 @@ export interface DurableSession<E extends AppEvent = never, S extends SessionSta
   steer(text: string, turnId?: string, options?: WriteOptions): Promise<void>;
   /** Append an application event. */
   emit(event: E, options?: WriteOptions): Promise<void>;
+  /**
+   * Load up to `turns` (default: the `snapshot` option's) turns older than the oldest loaded one,
+   * in front of `turns`, without disturbing the live tail; resolves with how many were added (`0`
+   * when `olderTurns` is 0). Calls run one at a time.
+   */
+  loadOlder(turns?: number): Promise<number>;
   /** Stop reading, flush persistence, release the tab lock. Idempotent. */
   close(): Promise<void>;
 }

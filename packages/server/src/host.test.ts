@@ -352,6 +352,8 @@ function bind(store: SessionStore): SessionStore {
     read: store.read.bind(store),
     wait: store.wait.bind(store),
     delete: store.delete.bind(store),
+    putSnapshot: store.putSnapshot.bind(store),
+    getSnapshot: store.getSnapshot.bind(store),
     close: store.close.bind(store),
   };
 }

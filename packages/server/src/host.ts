@@ -6,6 +6,7 @@ import { follow } from './follow';
 import { TurnLeases } from './lease';
 import { utf8 } from './protocol/responses';
 import { ensureSession, openSessionHandle, type SessionHandle } from './session-handle';
+import { SnapshotKeeper } from './snapshot-keeper';
 import { compactSessionIndex, indexAppend, sessionsOf } from './session-index';
 import type { SessionStore, StoredEntry } from './store';
 import { createTurn, turnProducerId, type TurnControl, type TurnWriter } from './turn';
@@ -154,6 +155,8 @@ class Host implements SessionHost {
   #deletions = 0;
   #listedAtCompaction = 0;
   #compacting: Promise<void> | undefined;
+  /** Refreshes the snapshots of the sessions this host watches. */
+  readonly #snapshots: SnapshotKeeper;
 
   constructor(options: SessionHostOptions) {
     this.#store = options.store;
@@ -167,6 +170,7 @@ class Host implements SessionHost {
     this.nodeId = options.nodeId ?? randomId();
     this.#leases = new TurnLeases({ store: this.#store, leaseSeconds, nodeId: this.nodeId, onError: this.#onError });
     this.#maxConcurrentTurns = options.maxConcurrentTurns ?? 4;
+    this.#snapshots = new SnapshotKeeper(this.#store, this.#onError);
   }
 
   session(id: string): SessionHandle {
@@ -234,7 +238,7 @@ class Host implements SessionHost {
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.#closeTimeoutMs);
     });
-    const settled = await Promise.race([Promise.allSettled([...this.#tasks]).then(() => 'done' as const), timeout]);
+    const settled = await Promise.race([Promise.allSettled([...this.#tasks, this.#snapshots.settle()]).then(() => 'done' as const), timeout]);
     clearTimeout(timer);
     if (settled === 'timeout') this.#onError(new SessionServerError('closed', `${this.#tasks.size} agent(s) still running after close()`));
   }
@@ -350,7 +354,10 @@ class Host implements SessionHost {
         if (end === 'not-found') {
           for (const turn of watched.turns) turn.cancel(new SessionServerError('not-found', `session ${watched.id} was deleted`));
         }
-        if (watched.watcher === undefined && watched.turns.size === 0) this.#watched.delete(watched.id);
+        if (watched.watcher === undefined && watched.turns.size === 0) {
+          this.#watched.delete(watched.id);
+          this.#snapshots.forget(watched.id);
+        }
       }),
     );
   }
@@ -366,6 +373,7 @@ class Host implements SessionHost {
   }
 
   #dispatch(watched: Watched, entries: readonly StoredEntry[], signal: AbortSignal): void {
+    let ended = false;
     for (const entry of entries) {
       if (signal.aborted) return;
       const event = parseEntry(entry, watched.id, this.#onError);
@@ -390,11 +398,13 @@ class Host implements SessionHost {
           break;
         case 'turn.end':
           this.#leases.forget(watched.id, sdkEvent.turnId, sdkEvent.agentId);
+          ended = true;
           break;
         default:
           break;
       }
     }
+    if (!signal.aborted) this.#snapshots.observe(watched.id, entries, ended);
   }
 
   #onPromptEvent(watched: Watched, prompt: PromptEvent, offset: string): void {

@@ -3,6 +3,7 @@ import { memoryStore } from './memory-store';
 import { ZERO_OFFSET } from './offsets';
 import type { SessionStore } from './store';
 import { runStoreContract } from './store-contract';
+import { runSnapshotContract } from './snapshot-contract';
 
 const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
 const dec = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
@@ -117,3 +118,5 @@ describe('memoryStore bounds', () => {
     expect([(await s.head('a')).status, (await s.head('b')).status, (await s.head('c')).status]).toEqual(['not-found', 'deleted', 'deleted']);
   });
 });
+
+runSnapshotContract('memoryStore', () => ({ open: (options) => memoryStore(options) }));

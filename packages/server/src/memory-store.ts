@@ -9,10 +9,13 @@ import type {
   CreateStreamOptions,
   DeleteOutcome,
   ForkOrigin,
+  PutSnapshotOutcome,
   ReadOptions,
   ReadOutcome,
   SessionStore,
+  SnapshotLookup,
   StoredEntry,
+  StoredSnapshot,
   StreamInfo,
   StreamLookup,
   WaitOutcome,
@@ -100,6 +103,8 @@ interface MemoryStream {
   /** Forks that reference this stream. */
   forks: number;
   softDeleted: boolean;
+  /** The newest snapshot and the position it covers. */
+  snapshot: { value: StoredSnapshot; pos: number } | undefined;
   waiters: Set<(outcome: WaitOutcome) => void>;
 }
 
@@ -350,6 +355,28 @@ class MemoryStore implements SessionStore {
     });
   }
 
+  async putSnapshot(id: string, snapshot: StoredSnapshot): Promise<PutSnapshotOutcome> {
+    this.#assertOpen();
+    const stream = this.#lookup(id, this.#now());
+    if (typeof stream === 'string') return stream;
+    const pos = positionIn(snapshot.offset, stream.instance, []);
+    if (typeof pos !== 'number' || pos > stream.tailPos) return 'invalid-offset';
+    const held = stream.snapshot;
+    if (held !== undefined && held.pos >= pos) return 'stale';
+    const data = snapshot.data.slice();
+    this.#bytes += data.byteLength - (held?.value.data.byteLength ?? 0);
+    stream.snapshot = { value: { offset: snapshot.offset, data }, pos };
+    return 'stored';
+  }
+
+  async getSnapshot(id: string): Promise<SnapshotLookup> {
+    this.#assertOpen();
+    const stream = this.#lookup(id, this.#now());
+    if (typeof stream === 'string') return { status: stream };
+    const held = stream.snapshot;
+    return held === undefined ? { status: 'none' } : { status: 'ok', snapshot: { offset: held.value.offset, data: held.value.data.slice() } };
+  }
+
   async delete(id: string): Promise<DeleteOutcome> {
     this.#assertOpen();
     const stream = this.#lookup(id, this.#now());
@@ -406,8 +433,9 @@ class MemoryStore implements SessionStore {
   /** Remove a stream (`bury`: deleted on request, so leave a tombstone; expiry leaves none). */
   #remove(stream: MemoryStream, bury: boolean): 'deleted' | 'soft-deleted' {
     notify(stream, 'not-found');
-    this.#bytes -= stream.bytes;
+    this.#bytes -= stream.bytes + (stream.snapshot?.value.data.byteLength ?? 0);
     stream.bytes = 0;
+    stream.snapshot = undefined;
     if (bury) this.#bury(stream.id);
     if (stream.forks > 0) {
       stream.softDeleted = true;
@@ -446,6 +474,9 @@ class MemoryStore implements SessionStore {
       const oldest = now - this.#maxAgeMs;
       while (drop < stream.entries.length && (stream.entries[drop] as Entry).at < oldest) drop++;
     }
+    // Never drop what the newest snapshot does not cover: a reader sent 410 rebuilds from it.
+    const covered = stream.snapshot?.pos;
+    if (covered !== undefined) while (drop > 0 && (stream.entries[drop - 1] as Entry).pos >= covered) drop--;
     if (drop === 0) return;
     const freed = sizeOf(stream.entries.slice(0, drop).map((e) => e.data));
     stream.entries.splice(0, drop);
@@ -509,6 +540,7 @@ function newStream(id: string, options: CreateStreamOptions, from: Inherited, re
     lastStreamSeq: undefined,
     forks: 0,
     softDeleted: false,
+    snapshot: undefined,
     waiters: new Set(),
   };
 }

@@ -208,6 +208,33 @@ export type WaitOutcome = 'changed' | 'aborted' | 'not-found';
 export type DeleteOutcome = 'deleted' | 'soft-deleted' | 'not-found' | 'gone';
 
 /**
+ * A folded snapshot of a session (see `snapshots.ts`): opaque bytes and the offset of the log it
+ * covers (every entry before `offset` is folded into `data`). Snapshots never replace the log.
+ * @example
+ * await store.putSnapshot('chat-1', { offset: r.tail, data: new TextEncoder().encode('{"v":1}') });
+ */
+export interface StoredSnapshot {
+  offset: string;
+  data: Uint8Array;
+}
+
+/**
+ * The answer to {@link SessionStore.putSnapshot}. `stale`: the store already holds a snapshot at or
+ * past `offset` (kept). `invalid-offset`: not an offset of this stream's instance, or past its tail.
+ * @example
+ * if ((await store.putSnapshot(id, snap)) === 'stored') console.log('snapshot at', snap.offset);
+ */
+export type PutSnapshotOutcome = 'stored' | 'stale' | 'invalid-offset' | 'not-found' | 'gone';
+
+/**
+ * The answer to {@link SessionStore.getSnapshot}: the newest snapshot, `none` when the stream has none.
+ * @example
+ * const r = await store.getSnapshot('chat-1');
+ * if (r.status === 'ok') console.log('covers up to', r.snapshot.offset);
+ */
+export type SnapshotLookup = { status: 'ok'; snapshot: StoredSnapshot } | { status: 'none' } | { status: 'not-found' } | { status: 'gone' };
+
+/**
  * Where sessions are kept. The memory store ({@link memoryStore}) is the embedded default;
  * a Redis Streams store can implement the same interface for many server nodes.
  * @example
@@ -229,6 +256,15 @@ export interface SessionStore {
    * Resolves at once if that is already the case. Never polls: it is woken by the append.
    */
   wait(id: string, after: string, signal: AbortSignal): Promise<WaitOutcome>;
+  /**
+   * Keep `snapshot` as the stream's newest snapshot (one per stream; it goes with the stream on
+   * delete or expiry, and a fork does not inherit it). Atomic: refused as `stale` unless `offset` is
+   * past the held snapshot's. While a snapshot is held, retention never drops entries at or after
+   * its offset (a reader sent 410 can always rebuild from the snapshot and read on).
+   */
+  putSnapshot(id: string, snapshot: StoredSnapshot): Promise<PutSnapshotOutcome>;
+  /** The newest snapshot (see {@link SessionStore.putSnapshot}). */
+  getSnapshot(id: string): Promise<SnapshotLookup>;
   /** Delete a stream (soft-delete while forks reference it). */
   delete(id: string): Promise<DeleteOutcome>;
   /** Release timers and wake every waiter with `aborted`. */

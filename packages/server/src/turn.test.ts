@@ -21,6 +21,8 @@ function flakyStore(id: string) {
     read: (sid, o) => inner.read(sid, o),
     wait: (sid, after, signal) => inner.wait(sid, after, signal),
     delete: (sid) => inner.delete(sid),
+    putSnapshot: (sid, snapshot) => inner.putSnapshot(sid, snapshot),
+    getSnapshot: (sid) => inner.getSnapshot(sid),
     close: () => inner.close(),
     async append(sid: string, options: AppendOptions) {
       if (sid === id && failures.before > 0) {

@@ -1,7 +1,7 @@
 import { useDurableSession } from '@durable-session/react';
 import { useEffect, useRef, useSyncExternalStore } from 'react';
 import type { PlaygroundPage } from '../shared/playground';
-import { followScroll } from '../shared/scroll';
+import { followScroll, loadOlderOnScroll } from '../shared/scroll';
 import { noticeText } from '../shared/view';
 import { Composer } from './Composer';
 import { SessionBar } from './SessionBar';
@@ -13,6 +13,9 @@ export function App({ page }: { page: PlaygroundPage }) {
   const network = useSyncExternalStore(page.network.subscribe, page.network.get);
   const transcript = useRef<HTMLElement>(null);
   useEffect(() => (transcript.current ? followScroll(transcript.current) : undefined), []);
+  const latest = useRef(chat);
+  latest.current = chat;
+  useEffect(() => loadOlderOnScroll(() => latest.current.olderTurns, () => latest.current.loadOlder()), []);
   return (
     <div className="app">
       <div className="masthead">

@@ -85,6 +85,9 @@ export function networkSwitch<E>(inner: SessionAdapter<E>): NetworkSwitch<E> {
   const dropped = (cause: unknown): DurableSessionError =>
     new DurableSessionError('network', 'the connection was dropped (playground switch)', { cause });
 
+  /** Where the newest snapshot page fetched ends: a read from there is a fresh start, not a restore. */
+  let pageOffset: string | undefined;
+  const fetchPage = inner.snapshot?.bind(inner);
   const adapter: SessionAdapter<E> = {
     async *read(sessionId, offset, options) {
       const first = ++reads === 1;
@@ -92,7 +95,7 @@ export function networkSwitch<E>(inner: SessionAdapter<E>): NetworkSwitch<E> {
       if (options.signal.aborted) return;
       const { controller, release } = cut(options.signal);
       let caughtUp = 0;
-      let announced = offset === '-1';
+      let announced = offset === '-1' || offset === pageOffset;
       try {
         for await (const batch of inner.read(sessionId, offset, { ...options, signal: controller.signal })) {
           caughtUp += batch.events.length;
@@ -109,6 +112,14 @@ export function networkSwitch<E>(inner: SessionAdapter<E>): NetworkSwitch<E> {
         release();
       }
     },
+    ...(fetchPage && {
+      async snapshot(sessionId, request, options) {
+        await connected(options.signal);
+        const page = await fetchPage(sessionId, request, options);
+        if (request.before === undefined) pageOffset = page.offset;
+        return page;
+      },
+    }),
     async append(sessionId, event, options) {
       await connected(options.signal);
       const { controller, release } = cut(options.signal ?? new AbortController().signal);

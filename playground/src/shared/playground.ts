@@ -1,4 +1,4 @@
-import { httpAdapter, type DurableSessionOptions, type SessionAdapter, type SessionEvent } from '@durable-session/core';
+import { httpAdapter, snapshotPaging, type DurableSessionOptions, type SessionAdapter, type SessionEvent } from '@durable-session/core';
 import { websocketAdapter } from '@durable-session/core/websocket';
 import { networkSwitch, type NetworkSwitch } from './network';
 import { sessionIdFromUrl, transportFromUrl, type TransportId } from './session-url';
@@ -23,7 +23,8 @@ export function openPlaygroundPage(): PlaygroundPage {
     sessionId,
     network,
     // A demo: reconnect quickly (the default caps the backoff at 10 s).
-    options: { sessionId, adapter: network.adapter, reconnect: { initialDelayMs: 200, maxDelayMs: 3000 } },
+    // A new device starts from the server's snapshot (the last 10 turns); older turns load on scroll.
+    options: { sessionId, adapter: network.adapter, reconnect: { initialDelayMs: 200, maxDelayMs: 3000 }, snapshot: snapshotPaging({ turns: 10 }) },
   };
 }
 

@@ -2,6 +2,7 @@ import { DurableSessionError } from '../errors';
 import type { AppEvent, SessionEvent } from '../events';
 import { sendRequest, type HeadersOption, type RequestSpec } from '../http-request';
 import { PRODUCER_EPOCH_HEADER, PRODUCER_ID_HEADER, PRODUCER_SEQ_HEADER } from '../protocol';
+import type { SnapshotPage } from '../snapshot-window';
 import type { SessionAdapter } from '../types';
 import { watchdog } from '../util';
 import { readStream, type StreamEndpoint } from './http-read';
@@ -112,5 +113,21 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
         watch.stop();
       }
     },
+    async snapshot(sessionId, { turns, before, at }, { signal }) {
+      const query = new URLSearchParams({ snapshot: '', turns: String(turns) });
+      if (before !== undefined) query.set('before', before);
+      if (at !== undefined) query.set('at', at);
+      const response = await request(`${streamUrl(sessionId)}?${query.toString()}`, { method: 'GET', signal });
+      return pageOfJson(json(await response.text()), baseUrl);
+    },
   };
+}
+
+/** A snapshot page from the wire, checked for its shape. */
+function pageOfJson(value: unknown, baseUrl: string): SnapshotPage {
+  const page = value as Partial<SnapshotPage> | null;
+  if (typeof page?.offset !== 'string' || !Array.isArray(page.turns) || typeof page.older !== 'number') {
+    throw new DurableSessionError('protocol', `not a snapshot page from ${baseUrl}`);
+  }
+  return page as SnapshotPage;
 }

@@ -362,6 +362,8 @@ describe('live reads', () => {
       create: (id, o) => store.create(id, o),
       head: (id, o) => store.head(id, o),
       append: (id, o) => store.append(id, o),
+      putSnapshot: (id, snapshot) => store.putSnapshot(id, snapshot),
+      getSnapshot: (id) => store.getSnapshot(id),
       read: (id, o) => {
         reads++;
         return store.read(id, o);

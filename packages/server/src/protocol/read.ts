@@ -7,6 +7,7 @@ import { authorizeRequest, positionHeaders, readOrThrow, requireStream, type Han
 import { nextCursor } from './cursor';
 import { H } from './headers';
 import { emptyResponse, readBody } from './responses';
+import { handleSnapshot } from './snapshot';
 import { acquireLiveReader, handleSse } from './sse';
 
 type OkRead = Extract<ReadOutcome, { status: 'ok' }>;
@@ -14,6 +15,7 @@ type OkRead = Extract<ReadOutcome, { status: 'ok' }>;
 /** GET: catch-up read, long-poll (`live=long-poll`) or SSE (`live=sse`). */
 export async function handleRead(request: Request, id: string, config: HandlerConfig): Promise<Response> {
   const url = new URL(request.url);
+  if (url.searchParams.has('snapshot')) return handleSnapshot(request, id, config);
   const offsets = url.searchParams.getAll('offset');
   if (offsets.length > 1) throw invalidOffset('only one offset parameter is allowed');
   const offset = offsets[0];
