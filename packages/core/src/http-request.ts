@@ -33,21 +33,23 @@ export const codeOfStatus = (status: number, bodyCode: unknown): DurableSessionE
           ? 'deleted'
           : 'not-found'
         : status === 409
-          ? 'conflict'
+          ? bodyCode === 'already-answered'
+            ? 'already-answered'
+            : 'conflict'
           : 'http';
 
 /**
  * The HTTP status → {@link DurableSessionError} mapping, in one place: `410` → `gone`,
  * `401`/`403` → `unauthorized`, `404` → `not-found` (or `deleted` when the JSON error body says
- * so), `409` → `conflict`, anything else → `http`. Reads (at most) the error body.
+ * so), `409` → `conflict` (or `already-answered`), anything else → `http`. Reads (at most) the error body.
  * @example
  * if (!response.ok) throw await errorOfResponse(response, `GET ${url}`);
  */
 export async function errorOfResponse(response: Response, what: string): Promise<DurableSessionError> {
   const { status } = response;
   let bodyCode: unknown;
-  if (status === 404 && response.headers.get('content-type')?.includes('json')) {
-    // `{ "error": { "code": "deleted", ... } }`: anything else (or unreadable) is a plain 404.
+  if ((status === 404 || status === 409) && response.headers.get('content-type')?.includes('json')) {
+    // `{ "error": { "code": "deleted" | "already-answered", ... } }`: anything else (or unreadable) is a plain 404 / 409.
     bodyCode = await response.json().then((body: { error?: { code?: unknown } } | null) => body?.error?.code, () => undefined);
   } else void response.body?.cancel().catch(() => {}); // free the connection: the status is what matters
   return new DurableSessionError(codeOfStatus(status, bodyCode), `${what} answered ${status}`, { status });

@@ -36,7 +36,7 @@ export interface LazySession<E extends AppEvent = never, S extends SessionState 
  * @example
  * const methods: SessionMethods = sessionMethods(lazy.run);
  */
-export type SessionMethods<E extends AppEvent = never, S extends SessionState = SessionState> = Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'>;
+export type SessionMethods<E extends AppEvent = never, S extends SessionState = SessionState> = Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'answer' | 'emit'>;
 
 /**
  * `send`, `cancel`, `steer` and `emit`, each run on the session `run` gives (a
@@ -49,6 +49,7 @@ export function sessionMethods<E extends AppEvent = never, S extends SessionStat
     send: (...args) => run((session) => session.send(...args)),
     cancel: (...args) => run((session) => session.cancel(...args)),
     steer: (...args) => run((session) => session.steer(...args)),
+    answer: (...args) => run((session) => session.answer(...args)),
     emit: (...args) => run((session) => session.emit(...args)),
   };
 }

@@ -8,7 +8,7 @@ import { initialSessionState, reduceSession } from './reducer';
 import { sessionRecord } from './session-record';
 import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
 import { linkTabs, type TabHost, type TabLink } from './tabs';
-import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState } from './types';
+import type { AnySessionEvent, DurableSession, DurableSessionOptions, Question, ReadBatch, Reducer, SessionState, Turn } from './types';
 import { isAfterOffset, isolate, randomId, toError } from './util';
 
 export { CLIENT_ID_KEY } from './client-id';
@@ -134,6 +134,8 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
   });
   const closedError = (): DurableSessionError => new DurableSessionError('closed', `session ${sessionId} is closed`);
   const append = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
+  // Answers go on their own producer: the server stores them under the question's own producer.
+  const appendAnswer = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
 
   const start = async (): Promise<void> => {
     const saved = await record.load();
@@ -167,7 +169,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
       await record.flush();
       record.close();
     })());
-  return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, clientId, closed: () => signal.aborted, closedError, get }), close };
+  return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, appendAnswer, clientId, closed: () => signal.aborted, closedError, get }), close };
 }
 
 /** What the tabs link needs from a session: `lead` runs when this tab got the lock (or went solo). */
@@ -201,14 +203,15 @@ function subscriptions<E extends AppEvent, S extends SessionState>(store: Snapsh
 /** What the write methods need. */
 interface WriterHost<E extends AppEvent, S extends SessionState> {
   append(event: AnySessionEvent<E>): Promise<void>;
+  appendAnswer(event: AnySessionEvent<E>): Promise<void>;
   clientId: string;
   closed(): boolean;
   closedError(): DurableSessionError;
-  get(): { activeTurnId: S['activeTurnId'] };
+  get(): { activeTurnId: S['activeTurnId']; turns: S['turns'] };
 }
 
-/** `send`, `cancel`, `steer` and `emit`: check the input, then append. */
-function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E, S>): Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
+/** `send`, `cancel`, `steer`, `answer` and `emit`: check the input, then append. */
+function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E, S>): Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'answer' | 'emit'> {
   const { append, clientId } = host;
   const reject = (message: string): Promise<never> =>
     Promise.reject(host.closed() ? host.closedError() : new DurableSessionError('bad-input', message));
@@ -224,11 +227,30 @@ function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E,
     },
     steer(text, turnId = host.get().activeTurnId) {
       if (host.closed() || !isText(text) || !turnId) return reject('steer() needs a non-empty text and a turn');
-      return append({ type: 'steer', turnId, text, clientId });
+      const steerId = randomId();
+      return append({ type: 'steer', turnId, text, clientId, steerId }).then(() => steerId);
+    },
+    answer(askId, choice) {
+      const found = findQuestion(host.get().turns, askId);
+      if (host.closed() || !found || typeof choice !== 'string' || !found.question.options.includes(choice)) {
+        return reject('answer() needs an open question of this session and one of its options');
+      }
+      if (found.question.state !== 'open') {
+        return Promise.reject(new DurableSessionError('already-answered', `question ${askId} is ${found.question.state}`));
+      }
+      return host.appendAnswer({ type: 'answer', turnId: found.turnId, askId, choice, clientId, answerId: randomId() });
     },
     emit(event) {
       if (host.closed() || typeof event?.type !== 'string') return reject('emit() needs an event with a string type');
       return append(event);
     },
   };
+}
+
+function findQuestion(turns: readonly Turn[], askId: string): { turnId: string; question: Question } | undefined {
+  for (const turn of turns) {
+    const question = turn.questions.find((q) => q.askId === askId);
+    if (question) return { turnId: turn.turnId, question };
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import type { AppEvent, SessionEvent, TurnEndReason } from './events';
+import type { AppEvent, SessionEvent, SteerState, TurnEndReason } from './events';
 import type { DurableSessionError } from './errors';
 
 /**
@@ -55,6 +55,47 @@ export interface Turn {
   error: string | undefined;
   /** Steer messages sent for this turn, in order. */
   steers: readonly string[];
+  /** The same steers with their ids and delivery states, in order. */
+  steerStates: readonly SteerStatus[];
+  /** The agents' questions in this turn, in order (open ones: `state === 'open'`). */
+  questions: readonly Question[];
+}
+
+/**
+ * One steer of a turn and where it is (see {@link SteerState}).
+ * @example
+ * const badge = `${steer.text} · ${steer.state}`;
+ */
+export interface SteerStatus {
+  steerId: string;
+  text: string;
+  clientId: string;
+  state: SteerState;
+  /** Why it was rejected (`turn-ended`, `not-taken`, or the agent's words). */
+  reason: string | undefined;
+}
+
+/**
+ * An agent's question (an approval) as folded from `ask`, `answer` and `ask.closed`.
+ * `open` until the first valid answer (`answered`), or until its timeout passed, its turn was
+ * cancelled or ended (`closed`).
+ * @example
+ * const open = turn.questions.filter((q) => q.state === 'open');
+ * await session.answer(open[0]!.askId, open[0]!.options[0]!);
+ */
+export interface Question {
+  askId: string;
+  agentId: string;
+  question: string;
+  options: readonly string[];
+  state: 'open' | 'answered' | 'closed';
+  /** The chosen option, once answered. */
+  choice: string | undefined;
+  /** The client that answered. */
+  answeredBy: string | undefined;
+  /** Why it closed unanswered (`timeout`, `cancelled`, `turn-ended`). */
+  reason: string | undefined;
+  expiresAt: number | undefined;
 }
 
 /** The end reason of a turn, re-exported for convenience (see `events.ts`). */
@@ -246,8 +287,18 @@ export interface DurableSession<E extends AppEvent = never, S extends SessionSta
   send(text: string, options?: { turnId?: string }): Promise<string>;
   /** Write a `cancel` for `turnId` (default: the active turn; `"*"` = every turn). */
   cancel(turnId?: string): Promise<void>;
-  /** Write a `steer` for `turnId` (default: the active turn). */
-  steer(text: string, turnId?: string): Promise<void>;
+  /**
+   * Write a `steer` for `turnId` (default: the active turn). Resolves with the steer's id, whose
+   * delivery state the turn's `steerStates` shows (`sent` → `received` → `applied` / `rejected`).
+   */
+  steer(text: string, turnId?: string): Promise<string>;
+  /**
+   * Answer an open question of an agent (`turn.questions`) with one of its options. Rejects with
+   * `already-answered` when someone answered it first (or it closed), `unauthorized` when the
+   * server's `authorize` refuses, `bad-input` for an unknown question or choice. A retry after a
+   * lost reply is recognised as the same answer, never a second one.
+   */
+  answer(askId: string, choice: string): Promise<void>;
   /** Append an application event. */
   emit(event: E): Promise<void>;
   /** Stop reading, flush persistence, release the tab lock. Idempotent. */

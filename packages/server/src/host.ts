@@ -358,6 +358,9 @@ class Host implements SessionHost {
           remember(watched.recentSteers, sdkEvent);
           for (const turn of watched.turns) if (turn.turnId === sdkEvent.turnId) turn.pushSteer(sdkEvent);
           break;
+        case 'answer':
+          for (const turn of watched.turns) if (turn.turnId === sdkEvent.turnId) turn.pushAnswer(sdkEvent);
+          break;
         default:
           break;
       }
