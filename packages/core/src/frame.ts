@@ -107,5 +107,6 @@ export function placeholderSnapshot<S extends SessionState = SessionState>(optio
     persistence: 'memory',
     tabs: 'solo',
     error: undefined,
+    presence: [],
   };
 }

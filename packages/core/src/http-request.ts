@@ -15,6 +15,8 @@ export interface RequestSpec {
   /** Added to the configured headers. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Let the request outlive the page (a goodbye sent on `pagehide`). */
+  keepalive?: boolean;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function sendRequest(fetcher: typeof fetch, headers: HeadersOption 
   };
   if (spec.body !== undefined) init.body = spec.body;
   if (spec.signal) init.signal = spec.signal;
+  if (spec.keepalive) init.keepalive = true;
   let response: Response;
   try {
     response = await fetcher(target, init);

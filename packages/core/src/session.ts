@@ -7,6 +7,7 @@ import { createReadLoop, type BatchSource } from './read-loop';
 import { initialSessionState, reduceSession } from './reducer';
 import { sessionRecord } from './session-record';
 import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
+import { beatPresence } from './presence-beat';
 import { linkTabs, type TabHost, type TabLink } from './tabs';
 import type { AnySessionEvent, DurableSession, DurableSessionOptions, Question, ReadBatch, Reducer, SessionState, Turn } from './types';
 import { isAfterOffset, isolate, randomId, toError } from './util';
@@ -156,6 +157,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
   };
   const unlisten = [environment.listen('offline', loop.interrupt), environment.listen('pagehide', () => void record.flush())];
   start().catch((error: unknown) => fail(toError(error)));
+  if (options.presence) unlisten.push(beatPresence({ sessionId, clientId, adapter, signal, warn, set: (presence) => set({ presence }) }));
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -147,6 +147,34 @@ export interface SessionSnapshot<S extends SessionState = SessionState> {
   tabs: TabMode;
   /** The last error reported (cleared when the connection is healthy again). */
   error: DurableSessionError | undefined;
+  /**
+   * Who watches this session now (with `presence: true` and an adapter that supports it):
+   * one entry per client (browser profile or device) with its count of tabs. Empty otherwise.
+   * Never written to the session's log.
+   */
+  presence: readonly PresenceEntry[];
+}
+
+/**
+ * One client watching a session, with how many of its tabs.
+ * @example
+ * const watchers = snapshot.presence.reduce((n, p) => n + p.tabs, 0);
+ */
+export interface PresenceEntry {
+  clientId: string;
+  tabs: number;
+}
+
+/**
+ * A tab's presence heartbeat (see {@link SessionAdapter.presence}).
+ * @example
+ * const beat: PresenceBeat = { clientId: 'c1', tabId: 'tab-7' };
+ */
+export interface PresenceBeat {
+  clientId: string;
+  tabId: string;
+  /** The tab is going: stop counting it now. */
+  leave?: boolean;
 }
 
 /**
@@ -194,6 +222,11 @@ export interface SessionAdapter<E = unknown> {
   read(sessionId: string, offset: string, options: { live: boolean; signal: AbortSignal }): AsyncIterable<ReadBatch<E>>;
   /** Append one event. Idempotent for the same `producerId`, `epoch` and `seq`. */
   append(sessionId: string, event: E, options: AppendOptions): Promise<void>;
+  /**
+   * Optional: send this tab's presence beat and return who watches the session now, plus how
+   * often to beat. Nothing is written to the session's log.
+   */
+  presence?(sessionId: string, beat: PresenceBeat, options: { signal?: AbortSignal }): Promise<{ clients: PresenceEntry[]; beatMs: number }>;
 }
 
 /**
@@ -243,6 +276,12 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
    * BroadcastChannel are missing, and with `false`, each tab reads on its own (`'solo'`).
    */
   tabs?: boolean;
+  /**
+   * Tell the server this tab watches the session, and keep `snapshot.presence` current. Default
+   * `false`. Needs an adapter with `presence` (`httpAdapter`): each tab beats every ~2 s (the
+   * server says how often), and says goodbye when it closes (`pagehide`, `close()`).
+   */
+  presence?: boolean;
 }
 
 /**

@@ -9,6 +9,8 @@ import { handleDelete, handleHead } from './meta';
 import { handleRead } from './read';
 import { emptyResponse, errorResponse, responseForError } from './responses';
 import { streamIdOf } from './routes';
+import { handlePresence } from './presence-route';
+import { PresenceRegistry } from '../presence';
 
 /**
  * Options of the Durable Streams HTTP handler (see `createSessionServer`).
@@ -113,13 +115,16 @@ export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
     onSessionDeleted: options.onSessionDeleted,
     onError: options.onError ?? reportToConsole,
     liveReaders: new Map(),
+    presence: new PresenceRegistry(),
   };
 }
 
 async function route(request: Request, config: HandlerConfig): Promise<Response> {
   if (request.method === 'OPTIONS') return emptyResponse(204);
-  const id = streamIdOf(new URL(request.url).pathname, config.basePath);
+  const url = new URL(request.url);
+  const id = streamIdOf(url.pathname, config.basePath);
   if (id === undefined) return errorResponse('not-found', 'not a session URL');
+  if (request.method === 'POST' && config.sessionStreams && url.searchParams.has('presence')) return handlePresence(request, id, config);
   switch (request.method) {
     case 'PUT':
       return handleCreate(request, id, config);
