@@ -4,7 +4,9 @@
  * refused with `already-answered`); presence counts clients and tabs and never enters the log.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDurableSession, httpAdapter, waitFor, type DurableSession, type SteerState } from '@durable-session/core';
+import { WebSocket } from 'ws';
+import { createDurableSession, httpAdapter, waitFor, type DurableSession, type SessionAdapter, type SteerState } from '@durable-session/core';
+import { websocketAdapter } from '@durable-session/core/websocket';
 import { createSessionServer, demoAgent, listen, type ListeningServer, type SessionServer } from '@durable-session/server';
 
 let server: SessionServer;
@@ -16,7 +18,7 @@ const open: DurableSession[] = [];
 beforeAll(async () => {
   server = createSessionServer({ onError: () => {} });
   server.host.onPrompt(demoAgent({ delayMs: 20, defaultWords: 40 }));
-  running = await listen(server.handler, { port: 0, host: '127.0.0.1' });
+  running = await listen(server, { port: 0, host: '127.0.0.1' });
 });
 afterEach(async () => {
   await Promise.all(open.splice(0).map((s) => s.close()));
@@ -26,10 +28,10 @@ afterAll(async () => {
   await server.close();
 });
 
-function device(sessionId: string, clientId: string, presence = false): DurableSession {
+function device(sessionId: string, clientId: string, presence = false, adapter: SessionAdapter = httpAdapter({ baseUrl: running.url })): DurableSession {
   const s = createDurableSession({
     sessionId,
-    adapter: httpAdapter({ baseUrl: running.url }),
+    adapter,
     persistence: 'memory',
     clientId,
     presence,
@@ -124,6 +126,26 @@ describe('presence', () => {
     await Promise.all([tab2.close(), other.close()]);
     await waitFor(watcher, (s) => s.presence.length === 1 && s.presence[0]?.tabs === 1, 5000);
     expect(Date.now() - started).toBeLessThan(5000);
+    expect(await logTypes(id)).toEqual([]);
+  });
+});
+
+describe('presence over the WebSocket', () => {
+  it('tabs sharing one socket count as that browser\'s tabs, HTTP and socket beats meet in one count, closed tabs leave at once', async () => {
+    const id = freshId('presence-ws');
+    const socket = websocketAdapter({ url: `${running.url.replace(/^http/, 'ws')}/v1/socket`, WebSocket, lingerMs: 10 });
+    const tab1 = device(id, 'alice', true, socket);
+    const tab2 = device(id, 'alice', true, socket);
+    const watcher = device(id, 'bob', true);
+    await waitFor(watcher, (s) => s.presence.length === 2 && s.presence[0]?.tabs === 2, 5000);
+    expect(watcher.get().presence).toEqual([
+      { clientId: 'alice', tabs: 2 },
+      { clientId: 'bob', tabs: 1 },
+    ]);
+    expect(socket.sockets).toBe(1);
+    await waitFor(tab1, (s) => s.presence.length === 2, 5000);
+    await Promise.all([tab1.close(), tab2.close()]);
+    await waitFor(watcher, (s) => s.presence.length === 1 && s.presence[0]?.clientId === 'bob', 5000);
     expect(await logTypes(id)).toEqual([]);
   });
 });

@@ -103,6 +103,11 @@ export function parseBeat(text: string): PresenceBeat {
   } catch (error) {
     throw new SessionServerError('invalid-json', 'a presence beat is a JSON object', { cause: error });
   }
+  return parseBeatValue(value);
+}
+
+/** The beat in a parsed value (a POST body, a socket frame), or a 400. */
+export function parseBeatValue(value: unknown): PresenceBeat {
   const beat = value as Partial<PresenceBeat> | null;
   const isId = (v: unknown): v is string => typeof v === 'string' && v !== '' && v.length <= MAX_ID;
   if (typeof beat !== 'object' || beat === null || !isId(beat.clientId) || !isId(beat.tabId) || (beat.leave !== undefined && typeof beat.leave !== 'boolean')) {

@@ -67,6 +67,8 @@ export interface ProtocolHandlerOptions {
   onSessionDeleted?: (id: string) => Promise<void>;
   /** Unexpected errors (answered 500) and background failures. Default `console.error`. */
   onError?: (error: unknown) => void;
+  /** Where presence beats are counted; share one between the HTTP handler and the WebSocket endpoint. Default: a new one. */
+  presence?: PresenceRegistry;
 }
 
 /**
@@ -115,7 +117,7 @@ export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
     onSessionDeleted: options.onSessionDeleted,
     onError: options.onError ?? reportToConsole,
     liveReaders: new Map(),
-    presence: new PresenceRegistry(),
+    presence: options.presence ?? new PresenceRegistry(),
   };
 }
 
