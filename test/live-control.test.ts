@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createDurableSession, httpAdapter, waitFor, type DurableSession, type SessionAdapter, type SteerState } from '@durable-session/core';
+import { createDurableSession, httpAdapter, waitFor, type DurableSession, type SessionAdapter, type SessionEvent, type SteerState } from '@durable-session/core';
 import { websocketAdapter } from '@durable-session/core/websocket';
 import { createSessionServer, demoAgent, listen, type ListeningServer, type SessionServer } from '@durable-session/server';
 
@@ -28,7 +28,7 @@ afterAll(async () => {
   await server.close();
 });
 
-function device(sessionId: string, clientId: string, presence = false, adapter: SessionAdapter = httpAdapter({ baseUrl: running.url })): DurableSession {
+function device(sessionId: string, clientId: string, presence = false, adapter: SessionAdapter<SessionEvent> = httpAdapter<SessionEvent>({ baseUrl: running.url })): DurableSession {
   const s = createDurableSession({
     sessionId,
     adapter,
@@ -133,7 +133,7 @@ describe('presence', () => {
 describe('presence over the WebSocket', () => {
   it('tabs sharing one socket count as that browser\'s tabs, HTTP and socket beats meet in one count, closed tabs leave at once', async () => {
     const id = freshId('presence-ws');
-    const socket = websocketAdapter({ url: `${running.url.replace(/^http/, 'ws')}/v1/socket`, WebSocket, lingerMs: 10 });
+    const socket = websocketAdapter<SessionEvent>({ url: `${running.url.replace(/^http/, 'ws')}/v1/socket`, WebSocket, lingerMs: 10 });
     const tab1 = device(id, 'alice', true, socket);
     const tab2 = device(id, 'alice', true, socket);
     const watcher = device(id, 'bob', true);

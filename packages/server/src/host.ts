@@ -154,6 +154,7 @@ class Host implements SessionHost {
       store: this.#store,
       register: (sessionId, instance) => this.registerSession(sessionId, instance),
       startTurn: (sessionId, turn) => this.#openTurn(sessionId, turn.turnId ?? randomId(), turn.agentId ?? 'agent', undefined),
+      onError: this.#onError,
     });
   }
 

@@ -152,7 +152,11 @@ describe('approvals', () => {
     await asking(first, 's8');
     await first.close();
     const second = await startNode(store);
+    // The agent re-attaches in the new process and waits for the answer.
+    const reattached = second.server.host.session('s8').awaitAnswer('q1');
+    await expect(second.server.host.session('s8').awaitAnswer('nope')).rejects.toMatchObject({ code: 'not-found' });
     expect((await post(second, 's8', answer('q1', 'no', 'a1'))).status).toBe(204);
+    expect(await reattached).toBe('no');
     const events = await readUntil(second, 's8', has('answer'));
     expect(events.filter((e) => e.type === 'answer')).toMatchObject([{ askId: 'q1', choice: 'no' }]);
   });
