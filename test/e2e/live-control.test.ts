@@ -43,7 +43,9 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       };
       await other.page.route('**/v1/stream/**', cutOnce);
       const options = (chat: ChatPage) => question(chat, 'open').getByTestId('answer-option');
-      await Promise.all([options(other).first().click(), options(asker).last().click()]);
+      // Both buttons are pressed before either answer can come back and close the question.
+      const [mine, theirs] = await Promise.all([options(other).first().elementHandle(), options(asker).last().elementHandle()]);
+      await Promise.all([mine!.evaluate((button: HTMLElement) => button.click()), theirs!.evaluate((button: HTMLElement) => button.click())]);
       for (const chat of [asker, other]) await question(chat, 'answered').waitFor({ timeout: 10_000 });
       expect(cut).toBe(true);
       const log = await serverLog(sessionId);

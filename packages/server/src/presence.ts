@@ -5,6 +5,7 @@
  * opening within one beat, and of a tab closing within one beat too (a closing tab sends a
  * `leave`), or once its entry expires ({@link PRESENCE_TTL_MS}) when it could not say goodbye.
  */
+import type { PresenceBeat, PresenceEntry } from '@durable-session/core';
 import { SessionServerError } from './errors';
 
 /** How often a tab beats. */
@@ -12,22 +13,7 @@ export const PRESENCE_BEAT_MS = 2000;
 /** How long a tab counts as present after its last beat. */
 export const PRESENCE_TTL_MS = 3 * PRESENCE_BEAT_MS;
 
-/**
- * One client watching a session: its id (one per browser profile or device) and how many of its tabs.
- * @example
- * const entry: PresenceEntry = { clientId: 'c1', tabs: 2 };
- */
-export interface PresenceEntry {
-  clientId: string;
-  tabs: number;
-}
-
-/** A tab's heartbeat. */
-export interface PresenceBeat {
-  clientId: string;
-  tabId: string;
-  leave?: boolean;
-}
+export type { PresenceBeat, PresenceEntry };
 
 interface Options {
   ttlMs?: number;
