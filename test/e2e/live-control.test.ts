@@ -43,9 +43,12 @@ describe.each(PAGES.map((page) => [page.label, page] as const))('%s page', (_lab
       };
       await other.page.route('**/v1/stream/**', cutOnce);
       const options = (chat: ChatPage) => question(chat, 'open').getByTestId('answer-option');
-      // Both buttons are pressed before either answer can come back and close the question.
+      // The other device answers (its reply is cut); the asker presses the other option while its page
+      // still shows the question open: the second answer must be refused, whichever side notices.
       const [mine, theirs] = await Promise.all([options(other).first().elementHandle(), options(asker).last().elementHandle()]);
-      await Promise.all([mine!.evaluate((button: HTMLElement) => button.click()), theirs!.evaluate((button: HTMLElement) => button.click())]);
+      await mine!.evaluate((button: HTMLElement) => button.click());
+      await until('the answer to reach the server', () => cut, 10_000);
+      await theirs!.evaluate((button: HTMLElement) => button.click());
       for (const chat of [asker, other]) await question(chat, 'answered').waitFor({ timeout: 10_000 });
       expect(cut).toBe(true);
       const log = await serverLog(sessionId);
