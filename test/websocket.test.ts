@@ -161,7 +161,7 @@ describe('control over the socket', () => {
     expect(aborted.has(turnId)).toBe(true);
     const log = (await serverLog(id)) as SessionEvent[];
     expect(log.filter((e) => e.type === 'cancel')).toHaveLength(1);
-    expect(log.filter((e) => e.type === 'steer')).toEqual([{ type: 'steer', turnId, text: 'cats and dogs', clientId: 'tester' }]);
+    expect(log.filter((e) => e.type === 'steer')).toEqual([{ type: 'steer', turnId, text: 'cats and dogs', clientId: 'tester', steerId: expect.any(String) }]);
     expect(log.at(-1)).toMatchObject({ type: 'turn.end', turnId, reason: 'cancelled' });
   });
 

@@ -71,6 +71,15 @@ export function planAnswer(text: string, agentId = 'assistant'): WriterPlan[] {
 
 const capitalize = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
+/** Prompts that make the agent use its "send email" tool, which it asks approval for first. */
+export const TOOL_PROMPT = /\b(e-?mail|tool)\b/i;
+
+/** Ask the people watching before the (pretend) tool runs, and say what they chose. */
+async function approveTool(turn: TurnWriter): Promise<void> {
+  const choice = await turn.ask({ question: 'Send the draft email to the team?', options: ['Send it', "Don't send"] });
+  await turn.write(choice === 'Send it' ? '**Tool:** email sent (approved).\n\n' : '**Tool:** email not sent (declined).\n\n');
+}
+
 /** Wait `ms`, or less if `signal` aborts (never rejects). */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -125,8 +134,14 @@ export function playgroundAgent(options: PlaygroundAgentOptions = {}): PromptHan
   const write = async (turn: TurnWriter, plan: WriterPlan): Promise<void> => {
     const random = seededRandom(`${turn.turnId}/${turn.agentId}`);
     let steer: string | undefined;
+    let steerId: string | undefined;
     void (async () => {
-      for await (const event of turn.steers) steer = event.text.replace(/\s+/g, ' ').trim();
+      for await (const event of turn.steers) {
+        // A newer steer overtakes one not used yet.
+        if (steerId !== undefined) await turn.acknowledgeSteer(steerId, 'rejected', 'superseded by a newer steer').catch(() => {});
+        steer = event.text.replace(/\s+/g, ' ').trim();
+        steerId = event.steerId;
+      }
     })().catch(onError);
     let written = 0;
     /** Stream `text` token by token; stops early (false) on cancel or steer. */
@@ -147,7 +162,10 @@ export function playgroundAgent(options: PlaygroundAgentOptions = {}): PromptHan
     while (!turn.signal.aborted && written < plan.tokens) {
       if (steer !== undefined) {
         const text = steer;
+        const applied = steerId;
         steer = undefined;
+        steerId = undefined;
+        if (applied !== undefined) await turn.acknowledgeSteer(applied, 'applied');
         topic = topicOf(text);
         block = 1;
         await say(`\n\n**Changing course:** ${text}\n\n### ${capitalize(topic)}`);
@@ -177,6 +195,7 @@ export function playgroundAgent(options: PlaygroundAgentOptions = {}): PromptHan
 
   return async ({ session, prompt, turn }) => {
     watch(turn);
+    if (TOOL_PROMPT.test(prompt.text)) await approveTool(turn);
     const plans = planAnswer(prompt.text, turn.agentId);
     if (plans.length === 1) return write(turn, plans[0] as WriterPlan);
     // Two agents write into this turn side by side; this writer (the coordinator) writes nothing.

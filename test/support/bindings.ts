@@ -36,10 +36,10 @@ export async function writeHelloTurn(write: (event: SessionEvent) => Promise<voi
   await write({ type: 'turn.end', turnId: 't1', agentId: 'bot', reason: 'complete' });
 }
 
-/** The log after the test components' send ("Hello", turn t1), steer ("shorter") and cancel buttons. */
+/** The log after the test components' send ("Hello", turn t1), steer ("shorter", with its random id) and cancel buttons. */
 export const CONTROL_EVENTS: SessionEvent[] = [
   { type: 'prompt', turnId: 't1', text: 'Hello', clientId: 'c1' },
-  { type: 'steer', turnId: 't1', text: 'shorter', clientId: 'c1' },
+  { type: 'steer', turnId: 't1', text: 'shorter', clientId: 'c1', steerId: expect.any(String) as string },
   { type: 'cancel', turnId: 't1', clientId: 'c1' },
 ];
 

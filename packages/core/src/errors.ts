@@ -7,6 +7,8 @@
  *   stops reading and never re-creates it.
  * - `unauthorized`: the server refused the request (HTTP 401/403).
  * - `conflict`: the session is closed or the append conflicts (HTTP 409).
+ * - `already-answered`: the question was answered by someone else first, or it closed (HTTP 409
+ *   with error code `already-answered`).
  * - `http`: any other unexpected HTTP status.
  * - `network`: the request never got an answer (connection refused, cut, timeout).
  * - `protocol`: the server answered something this client cannot parse.
@@ -23,6 +25,7 @@ export type DurableSessionErrorCode =
   | 'deleted'
   | 'unauthorized'
   | 'conflict'
+  | 'already-answered'
   | 'http'
   | 'network'
   | 'protocol'

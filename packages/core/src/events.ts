@@ -1,6 +1,6 @@
 /**
  * The wire model: every session event is a JSON object with a `type`.
- * The store adds the offset; the SDK defines these six types and lets the
+ * The store adds the offset; the SDK defines these types and lets the
  * application add its own (see {@link AppEvent}).
  */
 
@@ -81,6 +81,76 @@ export interface SteerEvent {
   turnId: string;
   text: string;
   clientId: string;
+  /** Names the steer so agents can acknowledge it (`session.steer` always sets one). */
+  steerId?: string;
+}
+
+/**
+ * Where a steer is: `sent` (in the log), `received` (the running agent took it),
+ * `applied` (the agent says it acted on it) or `rejected` (the turn had ended, or the agent
+ * does not take steers). States only move forward.
+ * @example
+ * const label = steer.state === 'applied' ? '✓ applied' : steer.state;
+ */
+export type SteerState = 'sent' | 'received' | 'applied' | 'rejected';
+
+/**
+ * An agent (or its host) acknowledges a steer.
+ * @example
+ * const e: SteerAckEvent = { type: 'steer.ack', turnId: 't1', agentId: 'writer', steerId: 's1', state: 'applied' };
+ */
+export interface SteerAckEvent {
+  type: 'steer.ack';
+  turnId: string;
+  agentId: string;
+  steerId: string;
+  state: Exclude<SteerState, 'sent'>;
+  reason?: string;
+}
+
+/**
+ * An agent asks the people watching a question (an approval) and waits for one answer.
+ * @example
+ * const e: AskEvent = { type: 'ask', turnId: 't1', agentId: 'writer', askId: 'q1', question: 'Send the email?', options: ['yes', 'no'] };
+ */
+export interface AskEvent {
+  type: 'ask';
+  turnId: string;
+  agentId: string;
+  askId: string;
+  question: string;
+  /** The choices (1 to 20 non-empty strings, no repeats). */
+  options: string[];
+  /** When the agent stops waiting (ms since the epoch), if it set a timeout. */
+  expiresAt?: number;
+}
+
+/**
+ * A client answers an agent's question. The server stores at most one answer per question.
+ * @example
+ * const e: AnswerEvent = { type: 'answer', turnId: 't1', askId: 'q1', choice: 'yes', clientId: 'c1', answerId: 'a1' };
+ */
+export interface AnswerEvent {
+  type: 'answer';
+  turnId: string;
+  askId: string;
+  choice: string;
+  clientId: string;
+  /** Names this answer, so a retried append is recognised as the same answer. */
+  answerId: string;
+}
+
+/**
+ * A question closed without an answer: its timeout passed, or its turn was cancelled.
+ * @example
+ * const e: AskClosedEvent = { type: 'ask.closed', turnId: 't1', agentId: 'writer', askId: 'q1', reason: 'timeout' };
+ */
+export interface AskClosedEvent {
+  type: 'ask.closed';
+  turnId: string;
+  agentId: string;
+  askId: string;
+  reason: 'timeout' | 'cancelled';
 }
 
 /**
@@ -88,7 +158,17 @@ export interface SteerEvent {
  * @example
  * function isDelta(e: SessionEvent): e is DeltaEvent { return e.type === 'delta'; }
  */
-export type SessionEvent = PromptEvent | TurnStartEvent | DeltaEvent | TurnEndEvent | CancelEvent | SteerEvent;
+export type SessionEvent =
+  | PromptEvent
+  | TurnStartEvent
+  | DeltaEvent
+  | TurnEndEvent
+  | CancelEvent
+  | SteerEvent
+  | SteerAckEvent
+  | AskEvent
+  | AnswerEvent
+  | AskClosedEvent;
 
 /**
  * The shape an application's own event types must have: a JSON object with a
@@ -106,4 +186,15 @@ export interface AppEvent {
  * @example
  * const isSdkEvent = (SESSION_EVENT_TYPES as readonly string[]).includes(event.type);
  */
-export const SESSION_EVENT_TYPES = ['prompt', 'turn.start', 'delta', 'turn.end', 'cancel', 'steer'] as const;
+export const SESSION_EVENT_TYPES = [
+  'prompt',
+  'turn.start',
+  'delta',
+  'turn.end',
+  'cancel',
+  'steer',
+  'steer.ack',
+  'ask',
+  'answer',
+  'ask.closed',
+] as const;

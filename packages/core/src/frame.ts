@@ -108,5 +108,6 @@ export function placeholderSnapshot<S extends SessionState = SessionState>(optio
     persistence: 'memory',
     tabs: 'solo',
     error: undefined,
+    presence: [],
   };
 }

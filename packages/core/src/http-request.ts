@@ -15,6 +15,8 @@ export interface RequestSpec {
   /** Added to the configured headers. */
   headers?: Record<string, string>;
   signal?: AbortSignal;
+  /** Let the request outlive the page (a goodbye sent on `pagehide`). */
+  keepalive?: boolean;
 }
 
 /** The code of each non-2xx status that has one; any other is `http`. */
@@ -27,20 +29,24 @@ const CODE_OF_STATUS: Partial<Record<number, DurableSessionErrorCode>> = { 401: 
  * codeOfStatus(404, 'deleted'); // 'deleted'
  */
 export const codeOfStatus = (status: number, bodyCode?: unknown): DurableSessionErrorCode =>
-  status === 404 && bodyCode === 'deleted' ? 'deleted' : (CODE_OF_STATUS[status] ?? 'http');
+  status === 404 && bodyCode === 'deleted'
+    ? 'deleted'
+    : status === 409 && bodyCode === 'already-answered'
+      ? 'already-answered'
+      : (CODE_OF_STATUS[status] ?? 'http');
 
 /**
  * The HTTP status → {@link DurableSessionError} mapping, in one place: `410` → `gone`,
  * `401`/`403` → `unauthorized`, `404` → `not-found` (or `deleted` when the JSON error body says
- * so), `409` → `conflict`, anything else → `http`. Reads (at most) the error body.
+ * so), `409` → `conflict` (or `already-answered`), anything else → `http`. Reads (at most) the error body.
  * @example
  * if (!response.ok) throw await errorOfResponse(response, `GET ${url}`);
  */
 export async function errorOfResponse(response: Response, what: string): Promise<DurableSessionError> {
   const { status } = response;
   let bodyCode: unknown;
-  if (status === 404 && response.headers.get('content-type')?.includes('json')) {
-    // `{ "error": { "code": "deleted", ... } }`: anything else (or unreadable) is a plain 404.
+  if ((status === 404 || status === 409) && response.headers.get('content-type')?.includes('json')) {
+    // `{ "error": { "code": "deleted" | "already-answered", ... } }`: anything else (or unreadable) is a plain 404 / 409.
     bodyCode = await response.json().then((body: { error?: { code?: unknown } } | null) => body?.error?.code, () => undefined);
   } else void response.body?.cancel().catch(() => {}); // free the connection: the status is what matters
   return new DurableSessionError(codeOfStatus(status, bodyCode), `${what} answered ${status}`, { status });

@@ -36,7 +36,7 @@ export interface LazySession<E extends AppEvent = never, S extends SessionState 
  * @example
  * const methods: SessionMethods = sessionMethods(lazy.run);
  */
-export type SessionMethods<E extends AppEvent = never, S extends SessionState = SessionState> = Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit' | 'loadOlder'>;
+export type SessionMethods<E extends AppEvent = never, S extends SessionState = SessionState> = Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'answer' | 'emit' | 'loadOlder'>;
 
 /**
  * `send`, `cancel`, `steer`, `emit` and `loadOlder`, each run on the session `run` gives (a
@@ -49,6 +49,7 @@ export function sessionMethods<E extends AppEvent = never, S extends SessionStat
     send: (...args) => run((session) => session.send(...args)),
     cancel: (...args) => run((session) => session.cancel(...args)),
     steer: (...args) => run((session) => session.steer(...args)),
+    answer: (...args) => run((session) => session.answer(...args)),
     emit: (...args) => run((session) => session.emit(...args)),
     loadOlder: (...args) => run((session) => session.loadOlder(...args)),
   };

@@ -25,7 +25,7 @@ describe('reduceSession', () => {
   it('a prompt opens a streaming turn and makes it active', () => {
     const s = fold([prompt('t1', 'Hello')]);
     expect(s.turns).toEqual([
-      { turnId: 't1', prompt: 'Hello', clientId: 'c1', agents: {}, ended: {}, text: '', status: 'streaming', error: undefined, steers: [] },
+      { turnId: 't1', prompt: 'Hello', clientId: 'c1', agents: {}, ended: {}, text: '', status: 'streaming', error: undefined, steers: [], steerStates: [], questions: [] },
     ]);
     expect(s.activeTurnId).toBe('t1');
   });

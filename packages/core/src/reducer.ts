@@ -1,3 +1,4 @@
+import { foldControl, isControlEvent, settleControl } from './control-fold';
 import type { AppEvent, SessionEvent } from './events';
 import type { SessionState, Turn, TurnStatus } from './types';
 
@@ -18,6 +19,8 @@ const newTurn = (turnId: string): Turn => ({
   status: 'streaming',
   error: undefined,
   steers: [],
+  steerStates: [],
+  questions: [],
 });
 
 /**
@@ -35,7 +38,9 @@ const newTurn = (turnId: string): Turn => ({
  * - `cancel` (a turn id or `"*"`) marks matching `streaming` turns `cancelled` at once,
  *   before any agent acknowledges it; a cancelled turn stays cancelled (late `turn.end`
  *   and deltas still record the agents' text and reasons).
- * - `steer` appends to the turn's `steers` (ignored for an unknown turn).
+ * - `steer`, `steer.ack`, `ask`, `answer` and `ask.closed` update the turn's `steers`,
+ *   `steerStates` and `questions` (see `foldControl`; ignored for an unknown turn). When a turn
+ *   stops streaming, its steers never received become `rejected` and its open questions `closed`.
  *
  * `activeTurnId` is the latest turn still `streaming`.
  * Agent ids are object keys: canonical array indexes (`"0"`, `"1"`) sort first.
@@ -52,7 +57,7 @@ export function reduceSession<S extends SessionState>(state: S, event: SessionEv
     let changed = false;
     const next = turns.map((turn) =>
       (known.turnId === '*' || turn.turnId === known.turnId) && turn.status === 'streaming'
-        ? ((changed = true), { ...turn, status: 'cancelled' as const })
+        ? ((changed = true), settleControl({ ...turn, status: 'cancelled' as const }))
         : turn,
     );
     return changed ? withTurns(state, next) : state;
@@ -62,9 +67,10 @@ export function reduceSession<S extends SessionState>(state: S, event: SessionEv
   const turn = index < 0 ? newTurn(known.turnId) : turns[index]!;
   let updated: Turn;
   if (known.type === 'prompt') updated = { ...turn, prompt: known.text, clientId: known.clientId };
-  else if (known.type === 'steer') {
+  else if (isControlEvent(known)) {
     if (index < 0) return state;
-    updated = { ...turn, steers: [...turn.steers, known.text] };
+    updated = foldControl(turn, known);
+    if (updated === turn) return state;
   } else if (known.type === 'turn.start' || known.type === 'delta' || known.type === 'turn.end') {
     const id = known.agentId;
     if (typeof id !== 'string') return state;
@@ -83,7 +89,7 @@ export function reduceSession<S extends SessionState>(state: S, event: SessionEv
         status = reasons.includes('error') ? 'error' : reasons.includes('cancelled') ? 'cancelled' : 'complete';
     }
     const text = Object.values(agents).filter(Boolean).join('\n\n');
-    updated = { ...turn, agents, ended, text, status, error };
+    updated = settleControl({ ...turn, agents, ended, text, status, error });
   } else return state;
   const next = [...turns];
   if (index < 0) next.push(updated);

@@ -185,18 +185,19 @@ describe('createDurableSession: methods', () => {
     const s = session(a);
     const t = await s.send('q');
     await waitFor(s, (x) => x.activeTurnId === t, 1000);
-    await s.steer('shorter');
+    const steerId = await s.steer('shorter');
     await s.cancel();
     await s.cancel('*');
     await s.cancel('other');
     expect(a.events('s1').slice(1)).toEqual([
-      { type: 'steer', turnId: t, text: 'shorter', clientId: 'me' },
+      { type: 'steer', turnId: t, text: 'shorter', clientId: 'me', steerId },
       { type: 'cancel', turnId: t, clientId: 'me' },
       { type: 'cancel', turnId: '*', clientId: 'me' },
       { type: 'cancel', turnId: 'other', clientId: 'me' },
     ]);
     const snap = await waitFor(s, (x) => x.turns[0]?.status === 'cancelled', 1000);
     expect(snap.turns[0]!.steers).toEqual(['shorter']);
+    expect(snap.turns[0]!.steerStates).toMatchObject([{ steerId, state: 'rejected', reason: 'turn-ended' }]);
     expect(snap.activeTurnId).toBeUndefined();
   });
 

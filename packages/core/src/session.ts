@@ -8,8 +8,9 @@ import { initialSessionState, reduceSession } from './reducer';
 import { sessionRecord } from './session-record';
 import { createSnapshotStore, initialSnapshot, type SnapshotStore } from './snapshot-store';
 import type { Paging, PagingHost } from './older-turns';
+import { beatPresence } from './presence-beat';
 import { linkTabs, type TabHost, type TabLink } from './tabs';
-import type { AnySessionEvent, DurableSession, DurableSessionOptions, ReadBatch, Reducer, SessionState, WriteOptions } from './types';
+import type { AnySessionEvent, DurableSession, DurableSessionOptions, Question, ReadBatch, Reducer, SessionState, Turn, WriteOptions } from './types';
 import { isAfterOffset, isolate, randomId, toError } from './util';
 
 export { CLIENT_ID_KEY } from './client-id';
@@ -145,6 +146,8 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
   });
   const closedError = (): DurableSessionError => new DurableSessionError('closed', `${sessionId} closed`);
   const append = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
+  // Answers go on their own producer: the server stores them under the question's own producer.
+  const appendAnswer = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
 
   const start = async (): Promise<void> => {
     const saved = await record.load();
@@ -165,6 +168,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
   };
   const unlisten = [environment.listen('offline', loop.interrupt), environment.listen('pagehide', () => void record.flush())];
   start().catch((error: unknown) => fail(toError(error)));
+  if (options.presence) unlisten.push(beatPresence({ sessionId, clientId, adapter, signal, warn, set: (presence) => set({ presence }) }));
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -179,7 +183,7 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
       record.close();
     })());
   const loadOlder = (turns?: number): Promise<number> => (signal.aborted ? Promise.reject(closedError()) : (paging?.loadOlder(turns) ?? Promise.resolve(0)));
-  return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, clientId, closed: () => signal.aborted, closedError, get }), loadOlder, close };
+  return { sessionId, clientId, get, ...subscriptions(store), ...writers<E, S>({ append, appendAnswer, clientId, closed: () => signal.aborted, closedError, get }), loadOlder, close };
 }
 
 /** Paging through server snapshots, when the `snapshot` option asks for it (see `older-turns.ts`). */
@@ -228,14 +232,15 @@ function subscriptions<E extends AppEvent, S extends SessionState>(store: Snapsh
 /** What the write methods need. */
 interface WriterHost<E extends AppEvent, S extends SessionState> {
   append(event: AnySessionEvent<E>, options?: WriteOptions): Promise<void>;
+  appendAnswer(event: AnySessionEvent<E>): Promise<void>;
   clientId: string;
   closed(): boolean;
   closedError(): DurableSessionError;
-  get(): { activeTurnId: S['activeTurnId'] };
+  get(): { activeTurnId: S['activeTurnId']; turns: S['turns'] };
 }
 
-/** `send`, `cancel`, `steer` and `emit`: check the input, then append. */
-function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E, S>): Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'emit'> {
+/** `send`, `cancel`, `steer`, `answer` and `emit`: check the input, then append. */
+function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E, S>): Pick<DurableSession<E, S>, 'send' | 'cancel' | 'steer' | 'answer' | 'emit'> {
   const { append, clientId } = host;
   const reject = (message: string): Promise<never> =>
     Promise.reject(host.closed() ? host.closedError() : new DurableSessionError('bad-input', message));
@@ -250,12 +255,31 @@ function writers<E extends AppEvent, S extends SessionState>(host: WriterHost<E,
       return append({ type: 'cancel', turnId, clientId }, options);
     },
     steer(text, turnId = host.get().activeTurnId, options) {
-      if (host.closed() || !isText(text) || !turnId) return reject('empty text or no turn');
-      return append({ type: 'steer', turnId, text, clientId }, options);
+      if (host.closed() || !isText(text) || !turnId) return reject('steer() needs a non-empty text and a turn');
+      const steerId = randomId();
+      return append({ type: 'steer', turnId, text, clientId, steerId }, options).then(() => steerId);
+    },
+    answer(askId, choice) {
+      const found = findQuestion(host.get().turns, askId);
+      if (host.closed() || !found || typeof choice !== 'string' || !found.question.options.includes(choice)) {
+        return reject('answer() needs an open question of this session and one of its options');
+      }
+      if (found.question.state !== 'open') {
+        return Promise.reject(new DurableSessionError('already-answered', `question ${askId} is ${found.question.state}`));
+      }
+      return host.appendAnswer({ type: 'answer', turnId: found.turnId, askId, choice, clientId, answerId: randomId() });
     },
     emit(event, options) {
       if (host.closed() || typeof event?.type !== 'string') return reject('no string type');
       return append(event, options);
     },
   };
+}
+
+function findQuestion(turns: readonly Turn[], askId: string): { turnId: string; question: Question } | undefined {
+  for (const turn of turns) {
+    const question = turn.questions.find((q) => q.askId === askId);
+    if (question) return { turnId: turn.turnId, question };
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import type { AppEvent, SessionEvent, TurnEndReason } from './events';
+import type { AppEvent, SessionEvent, SteerState, TurnEndReason } from './events';
 import type { DurableSessionError } from './errors';
 import type { SnapshotPage, SnapshotRequest } from './snapshot-window';
 
@@ -56,6 +56,47 @@ export interface Turn {
   error: string | undefined;
   /** Steer messages sent for this turn, in order. */
   steers: readonly string[];
+  /** The same steers with their ids and delivery states, in order. */
+  steerStates: readonly SteerStatus[];
+  /** The agents' questions in this turn, in order (open ones: `state === 'open'`). */
+  questions: readonly Question[];
+}
+
+/**
+ * One steer of a turn and where it is (see {@link SteerState}).
+ * @example
+ * const badge = `${steer.text} · ${steer.state}`;
+ */
+export interface SteerStatus {
+  steerId: string;
+  text: string;
+  clientId: string;
+  state: SteerState;
+  /** Why it was rejected (`turn-ended`, `not-taken`, or the agent's words). */
+  reason: string | undefined;
+}
+
+/**
+ * An agent's question (an approval) as folded from `ask`, `answer` and `ask.closed`.
+ * `open` until the first valid answer (`answered`), or until its timeout passed, its turn was
+ * cancelled or ended (`closed`).
+ * @example
+ * const open = turn.questions.filter((q) => q.state === 'open');
+ * await session.answer(open[0]!.askId, open[0]!.options[0]!);
+ */
+export interface Question {
+  askId: string;
+  agentId: string;
+  question: string;
+  options: readonly string[];
+  state: 'open' | 'answered' | 'closed';
+  /** The chosen option, once answered. */
+  choice: string | undefined;
+  /** The client that answered. */
+  answeredBy: string | undefined;
+  /** Why it closed unanswered (`timeout`, `cancelled`, `turn-ended`). */
+  reason: string | undefined;
+  expiresAt: number | undefined;
 }
 
 /** The end reason of a turn, re-exported for convenience (see `events.ts`). */
@@ -117,6 +158,34 @@ export interface SessionSnapshot<S extends SessionState = SessionState> {
   tabs: TabMode;
   /** The last error reported (cleared when the connection is healthy again). */
   error: DurableSessionError | undefined;
+  /**
+   * Who watches this session now (with `presence: true` and an adapter that supports it):
+   * one entry per client (browser profile or device) with its count of tabs. Empty otherwise.
+   * Never written to the session's log.
+   */
+  presence: readonly PresenceEntry[];
+}
+
+/**
+ * One client watching a session, with how many of its tabs.
+ * @example
+ * const watchers = snapshot.presence.reduce((n, p) => n + p.tabs, 0);
+ */
+export interface PresenceEntry {
+  clientId: string;
+  tabs: number;
+}
+
+/**
+ * A tab's presence heartbeat (see {@link SessionAdapter.presence}).
+ * @example
+ * const beat: PresenceBeat = { clientId: 'c1', tabId: 'tab-7' };
+ */
+export interface PresenceBeat {
+  clientId: string;
+  tabId: string;
+  /** The tab is going: stop counting it now. */
+  leave?: boolean;
 }
 
 /**
@@ -170,6 +239,11 @@ export interface SessionAdapter<E = unknown> {
    * `snapshot` option use it to start without reading the whole log, and for `loadOlder()`.
    */
   snapshot?(sessionId: string, request: SnapshotRequest, options: { signal: AbortSignal }): Promise<SnapshotPage>;
+  /**
+   * Optional: send this tab's presence beat and return who watches the session now, plus how
+   * often to beat. Nothing is written to the session's log.
+   */
+  presence?(sessionId: string, beat: PresenceBeat, options: { signal?: AbortSignal }): Promise<{ clients: PresenceEntry[]; beatMs: number }>;
 }
 
 /**
@@ -219,6 +293,12 @@ export interface DurableSessionOptions<E extends AppEvent = never, S extends Ses
    * BroadcastChannel are missing, and with `false`, each tab reads on its own (`'solo'`).
    */
   tabs?: boolean;
+  /**
+   * Tell the server this tab watches the session, and keep `snapshot.presence` current. Default
+   * `false`. Needs an adapter with `presence` (`httpAdapter`): each tab beats every ~2 s (the
+   * server says how often), and says goodbye when it closes (`pagehide`, `close()`).
+   */
+  presence?: boolean;
   /**
    * Start from the server's snapshot when there is no saved state (a new device, a cleared
    * IndexedDB, a 410 rebuild): pass `snapshotPaging({ turns })`. The session renders the newest
@@ -299,8 +379,18 @@ export interface DurableSession<E extends AppEvent = never, S extends SessionSta
   send(text: string, options?: WriteOptions & { turnId?: string }): Promise<string>;
   /** Write a `cancel` for `turnId` (default: the active turn; `"*"` = every turn). */
   cancel(turnId?: string, options?: WriteOptions): Promise<void>;
-  /** Write a `steer` for `turnId` (default: the active turn). */
-  steer(text: string, turnId?: string, options?: WriteOptions): Promise<void>;
+  /**
+   * Write a `steer` for `turnId` (default: the active turn). Resolves with the steer's id, whose
+   * delivery state the turn's `steerStates` shows (`sent` → `received` → `applied` / `rejected`).
+   */
+  steer(text: string, turnId?: string, options?: WriteOptions): Promise<string>;
+  /**
+   * Answer an open question of an agent (`turn.questions`) with one of its options. Rejects with
+   * `already-answered` when someone answered it first (or it closed), `unauthorized` when the
+   * server's `authorize` refuses, `bad-input` for an unknown question or choice. A retry after a
+   * lost reply is recognised as the same answer, never a second one.
+   */
+  answer(askId: string, choice: string): Promise<void>;
   /** Append an application event. */
   emit(event: E, options?: WriteOptions): Promise<void>;
   /**

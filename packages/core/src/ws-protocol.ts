@@ -46,6 +46,8 @@ export interface WsProducer {
  *   an `ack` or an `error` carrying the same `ref`.
  * - `create`: create the session (a PUT of a JSON stream, idempotent); answered like `append`.
  * - `ping`: answered by a `pong` echoing `t`.
+ * - `presence`: this tab's presence beat for `session` (`leave`: it goes); answered by a
+ *   `presence` frame with the same `ref` listing who watches. A closed socket leaves at once.
  * @example
  * const frame: WsClientFrame = { kind: 'subscribe', sub: 1, session: 'chat-1', offset: '-1' };
  */
@@ -54,7 +56,8 @@ export type WsClientFrame =
   | { kind: 'unsubscribe'; sub: number }
   | { kind: 'append'; ref: number; session: string; event: unknown; producer?: WsProducer; close?: boolean }
   | { kind: 'create'; ref: number; session: string }
-  | { kind: 'ping'; t?: number };
+  | { kind: 'ping'; t?: number }
+  | { kind: 'presence'; ref: number; session: string; clientId: string; tabId: string; leave?: boolean };
 
 /**
  * A batch of a subscription: the events of one store read and the offset after them (an SSE
@@ -102,4 +105,5 @@ export type WsServerFrame<E = unknown> =
   | WsEventsFrame<E>
   | { kind: 'ack'; ref: number; session: string; offset: string; closed: boolean; duplicate: boolean }
   | WsErrorFrame
-  | { kind: 'pong'; t?: number };
+  | { kind: 'pong'; t?: number }
+  | { kind: 'presence'; ref: number; session: string; clients: Array<{ clientId: string; tabs: number }>; beatMs: number };

@@ -11,7 +11,8 @@ describe('useDurableSession types', () => {
     expectTypeOf(chat.status).toEqualTypeOf<ConnectionStatus>();
     expectTypeOf(chat.send).toEqualTypeOf<(text: string, options?: WriteOptions & { turnId?: string }) => Promise<string>>();
     expectTypeOf(chat.cancel).toEqualTypeOf<(turnId?: string, options?: WriteOptions) => Promise<void>>();
-    expectTypeOf(chat.steer).toEqualTypeOf<(text: string, turnId?: string, options?: WriteOptions) => Promise<void>>();
+    expectTypeOf(chat.steer).toEqualTypeOf<(text: string, turnId?: string, options?: WriteOptions) => Promise<string>>();
+    expectTypeOf(chat.answer).toEqualTypeOf<(askId: string, choice: string) => Promise<void>>();
     // no application events: nothing can be emitted
     expectTypeOf(chat.emit).parameter(0).toEqualTypeOf<never>();
   });

@@ -41,7 +41,7 @@ export type UseDurableSessionResult<T extends object, E extends AppEvent = never
  * (compared shallowly, so returning a new object literal is fine).
  * @param source Options for a session the hook owns, or a session.
  * @param selector Picks the fields to render from the snapshot.
- * @returns The snapshot (or the selected fields) plus `send`, `cancel`, `steer` and `emit`.
+ * @returns The snapshot (or the selected fields) plus `send`, `cancel`, `steer`, `answer` and `emit`.
  * @example
  * function Chat() {
  *   const chat = useDurableSession({ sessionId: 'chat-1', adapter });

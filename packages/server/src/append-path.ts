@@ -5,6 +5,7 @@
  * call {@link prepareEvents}, ask `authorize` (with {@link authorizedEvents}), then call
  * {@link appendToSession} with the resulting caller.
  */
+import { answerOf, answerProducer, checkAnswer, checkDuplicateAnswer } from './answers';
 import { mediaType, modeOf } from './content-type';
 import { SessionServerError } from './errors';
 import type { Caller, AuthorizedEvent, SessionAction } from './protocol/config';
@@ -101,9 +102,13 @@ export async function appendToSession(deps: { store: SessionStore; limits: Appen
     throw new SessionServerError('forbidden', 'only an agent may close a session');
   }
   if (json && request.caller.control === 'own-turns') await checkOwnTurns(store, request.sessionId, request.caller, values);
+  const answer = json && deps.sessionStreams ? answerOf(values) : undefined;
+  if (answer !== undefined) await checkAnswer(store, request.sessionId, answer);
   const options: AppendOptions = { entries: entriesOf(request.body), close: request.close };
   if (request.contentType !== undefined) options.contentType = request.contentType;
-  if (request.producer !== undefined) options.producer = request.producer;
+  // An answer lands as its question's one resolution, whatever producer the client used.
+  const producer = answer === undefined ? request.producer : answerProducer(answer.askId);
+  if (producer !== undefined) options.producer = producer;
   if (request.streamSeq !== undefined) options.streamSeq = request.streamSeq;
   if (json && deps.sessionStreams) options.limit = { maxEvents: deps.limits.maxSessionEvents, maxBytes: deps.limits.maxSessionBytes };
   const outcome = await store.append(request.sessionId, options);
@@ -111,6 +116,7 @@ export async function appendToSession(deps: { store: SessionStore; limits: Appen
   if (outcome.status === 'session-full') {
     throw new SessionServerError('session-full', `session ${request.sessionId} holds its maximum of ${outcome.max} ${outcome.limit}`);
   }
+  if (answer !== undefined && outcome.status === 'duplicate') await checkDuplicateAnswer(store, request.sessionId, answer);
   return outcome;
 }
 

@@ -1,4 +1,5 @@
 import { sleep } from './abort';
+import type { SteerEvent } from '@durable-session/core';
 import type { PromptHandler } from './host';
 
 /**
@@ -27,7 +28,10 @@ const CONNECTIVES = ['and', 'then', 'so', 'more', 'with', 'also'];
  * (one `delta` per word, `delayMs` apart): as many words as the first number in the
  * prompt ("count to 200" → 200 words), else `defaultWords`. It stops as soon as the turn
  * is cancelled, and on a steer it writes `[steered: <text>]` and continues with words
- * taken from the steer text.
+ * taken from the steer text (acknowledging the steer `applied`; one overtaken by a newer
+ * steer before it was used is `rejected`, `superseded`). A prompt naming a "tool" (for
+ * example "use the email tool") first asks the people watching: "Run the tool?" with
+ * `approve` / `deny` (`turn.ask`), writes `[tool approved]` or `[tool denied]`, then answers.
  * @example
  * const { host } = createSessionServer();
  * host.onPrompt(demoAgent({ delayMs: 30 }));
@@ -38,19 +42,28 @@ export function demoAgent(options: DemoAgentOptions = {}): PromptHandler {
   const maxWords = options.maxWords ?? 5000;
   return async ({ prompt, turn }) => {
     const total = wordCount(prompt.text, defaultWords, maxWords);
-    let pendingSteer: string | undefined;
+    let pendingSteer: SteerEvent | undefined;
     let theme: string[] | undefined;
     let sinceSteer = 0;
     void (async () => {
-      for await (const steer of turn.steers) pendingSteer = steer.text;
+      for await (const steer of turn.steers) {
+        if (pendingSteer?.steerId !== undefined) void turn.acknowledgeSteer(pendingSteer.steerId, 'rejected', 'superseded').catch(() => {});
+        pendingSteer = steer;
+      }
     })();
+    if (/\btools?\b/i.test(prompt.text)) {
+      const choice = await turn.ask({ question: `Run the tool for "${prompt.text.slice(0, 80)}"?`, options: ['approve', 'deny'] });
+      await turn.write(`[tool ${choice === 'approve' ? 'approved' : 'denied'}] `);
+    }
     for (let i = 0; i < total; i++) {
       if (turn.signal.aborted) return;
       const separator = i === 0 ? '' : ' ';
       if (pendingSteer !== undefined) {
-        await turn.write(`${separator}[steered: ${pendingSteer}]`);
-        theme = themeWords(pendingSteer);
+        const steer = pendingSteer;
         pendingSteer = undefined;
+        await turn.write(`${separator}[steered: ${steer.text}]`);
+        if (steer.steerId !== undefined) await turn.acknowledgeSteer(steer.steerId, 'applied');
+        theme = themeWords(steer.text);
         sinceSteer = 0;
       }
       const word = theme === undefined ? (VOCABULARY[i % VOCABULARY.length] as string) : themed(theme, sinceSteer++);

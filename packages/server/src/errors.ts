@@ -3,8 +3,9 @@ import { hasMarker } from '@durable-session/core';
 /**
  * What went wrong on the server side, as a stable string. Each code maps to one
  * HTTP status (see {@link statusOfCode}); codes without an HTTP meaning map to 500.
- * The agent API uses `closed` (host shut down), `turn-ended` (write after end) and
- * `cancelled` (the reason of an aborted turn signal).
+ * The agent API uses `closed` (host shut down), `turn-ended` (write after end),
+ * `cancelled` (the reason of an aborted turn signal) and `timeout` (a question nobody answered
+ * in time); `already-answered` refuses a second answer to a question.
  * @example
  * if (SessionServerError.isInstance(error) && error.code === 'turn-ended') return;
  */
@@ -26,6 +27,7 @@ export type SessionServerErrorCode =
   | 'stream-closed'
   | 'sequence-conflict'
   | 'producer-seq-gap'
+  | 'already-answered'
   | 'gone'
   | 'payload-too-large'
   | 'too-many-events'
@@ -36,6 +38,7 @@ export type SessionServerErrorCode =
   | 'internal'
   | 'closed'
   | 'turn-ended'
+  | 'timeout'
   | 'cancelled';
 
 const STATUS: Record<SessionServerErrorCode, number> = {
@@ -56,6 +59,7 @@ const STATUS: Record<SessionServerErrorCode, number> = {
   'stream-closed': 409,
   'sequence-conflict': 409,
   'producer-seq-gap': 409,
+  'already-answered': 409,
   gone: 410,
   'payload-too-large': 413,
   'too-many-events': 413,
@@ -66,6 +70,7 @@ const STATUS: Record<SessionServerErrorCode, number> = {
   internal: 500,
   closed: 500,
   'turn-ended': 500,
+  timeout: 500,
   cancelled: 500,
 };
 

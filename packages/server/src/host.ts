@@ -179,6 +179,7 @@ class Host implements SessionHost {
       store: this.#store,
       register: (sessionId, instance) => this.registerSession(sessionId, instance),
       startTurn: (sessionId, turn) => this.#openTurn(sessionId, turn.turnId ?? randomId(), turn.agentId ?? 'agent', undefined),
+      onError: this.#onError,
     });
   }
 
@@ -399,6 +400,9 @@ class Host implements SessionHost {
         case 'turn.end':
           this.#leases.forget(watched.id, sdkEvent.turnId, sdkEvent.agentId);
           ended = true;
+          break;
+        case 'answer':
+          for (const turn of watched.turns) if (turn.turnId === sdkEvent.turnId) turn.pushAnswer(sdkEvent);
           break;
         default:
           break;

@@ -20,6 +20,9 @@ export { createSessionHost } from './host';
 export type { PromptContext, PromptHandler, SessionHost, SessionHostOptions } from './host';
 export type { SessionEntry, SessionHandle, SessionRead, StartTurnOptions } from './session-handle';
 export type { TurnWriter } from './turn';
+export type { AskOptions } from './turn-questions';
+export { answerProducer } from './answers';
+export { PresenceRegistry, PRESENCE_BEAT_MS, PRESENCE_TTL_MS, type PresenceEntry, type PresenceBeat } from './presence';
 export { demoAgent } from './demo-agent';
 export { durableResponse, FETCH_CHUNK_EVENT, type DurableResponseOptions, type Upstream, type UpstreamBody, type UpstreamContext } from './durable-response';
 /** The durable response's header names, shared with the client (`createDurableFetch`). */

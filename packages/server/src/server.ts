@@ -5,6 +5,7 @@ import { memoryStore } from './memory-store';
 import { reportToConsole } from './report';
 import type { Authorize } from './protocol/config';
 import { createProtocolHandler, type ProtocolHandlerOptions } from './protocol/handler';
+import { PresenceRegistry } from './presence';
 import type { SessionStore } from './store';
 import { createWebSocketEndpoint, type WebSocketEndpoint, type WebSocketOptions } from './ws/endpoint';
 
@@ -84,6 +85,8 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
     // (idempotent: a PUT of an existing session repairs a failed announcement).
     onSessionStream: (id, stream) => host.registerSession(id, stream.instance, stream.fork === undefined ? undefined : stream.tail),
     onSessionDeleted: (id) => host.sessionDeleted(id),
+    // One count of who watches, whether tabs beat over HTTP or over the socket.
+    presence: new PresenceRegistry(),
   };
   const handler = createProtocolHandler(protocol);
   const websocket = options.websocket === false ? undefined : createWebSocketEndpoint(protocol, options.websocket);

@@ -1,4 +1,5 @@
 import type { AppEvent, SessionEvent } from '@durable-session/core';
+import { awaitAnswer } from './await-answer';
 import { modeOf } from './content-type';
 import { SessionServerError } from './errors';
 import { utf8 } from './protocol/responses';
@@ -64,12 +65,20 @@ export interface SessionHandle {
   read(options?: { from?: string; limit?: number }): Promise<SessionRead>;
   /** Write `turn.start` (creating the session if needed) and return the turn's writer. */
   startTurn(options?: StartTurnOptions): Promise<TurnWriter>;
+  /**
+   * Wait for the answer to a question already asked in this session (by `turn.ask`, maybe in a
+   * process that has since restarted): resolves with the chosen option. Rejects with `timeout` /
+   * `turn-ended` when it closed unanswered, `not-found` without such a question, `cancelled` when
+   * `signal` aborts.
+   */
+  awaitAnswer(askId: string, options?: { signal?: AbortSignal }): Promise<string>;
 }
 
 interface HandleDeps {
   store: SessionStore;
   register: (id: string, instance: string) => Promise<void>;
   startTurn: (id: string, options: StartTurnOptions) => Promise<TurnWriter>;
+  onError: (error: unknown) => void;
 }
 
 /** A {@link SessionHandle} over a store (created by `host.session(id)`). */
@@ -112,6 +121,7 @@ export function openSessionHandle(id: string, deps: HandleDeps): SessionHandle {
       }
     },
     startTurn: (options = {}) => deps.startTurn(id, options),
+    awaitAnswer: (askId, options = {}) => awaitAnswer(store, id, askId, options.signal ?? new AbortController().signal, deps.onError),
   };
 }
 

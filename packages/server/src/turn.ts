@@ -1,10 +1,12 @@
-import type { CancelEvent, SteerEvent, TurnEndReason } from '@durable-session/core';
+import type { AnswerEvent, CancelEvent, SteerEvent, TurnEndReason } from '@durable-session/core';
+import { answerProducer } from './answers';
 import { retryStoreFailures } from './store-retry';
 import { AsyncQueue } from './async-queue';
 import { SessionServerError } from './errors';
 import { utf8 } from './protocol/responses';
 import type { SessionStore } from './store';
-import { isSdkEvent } from './validate-events';
+import { QuestionWaiters, type AskOptions } from './turn-questions';
+import { isSdkEvent, problemWithEvent } from './validate-events';
 
 /**
  * What an agent writes one turn with. Every write is appended to the session (in call
@@ -26,8 +28,19 @@ export interface TurnWriter {
    * anyone, on any node. A client disconnecting never aborts it.
    */
   readonly signal: AbortSignal;
-  /** The `steer` events for this turn, as they arrive; ends when the turn ends. */
+  /**
+   * The `steer` events for this turn, as they arrive; ends when the turn ends. Taking one writes
+   * its `steer.ack` `received`; steers never taken are acked `rejected` (`not-taken`) at the end.
+   */
   readonly steers: AsyncIterable<SteerEvent>;
+  /** Say what became of a steer taken from `steers`: `applied`, or `rejected` (with a reason). */
+  acknowledgeSteer(steerId: string, state: 'applied' | 'rejected', reason?: string): Promise<void>;
+  /**
+   * Ask the people watching a question and wait for the first valid answer (the chosen option).
+   * Rejects with `turn-ended` when the turn is cancelled or ends meanwhile, `timeout` after
+   * `timeoutMs` (the question is then closed for everyone), `bad-request` for bad options.
+   */
+  ask(options: AskOptions): Promise<string>;
   /** Whether `end` was called. */
   readonly ended: boolean;
   /** Append a `delta` with `text`. Rejects with `turn-ended` after `end`. */
@@ -46,6 +59,8 @@ export interface TurnControl extends TurnWriter {
   start(): Promise<void>;
   cancel(reason: unknown): void;
   pushSteer(event: SteerEvent): void;
+  /** An `answer` read from the session. */
+  pushAnswer(event: AnswerEvent): void;
   /** Whether a cancel event applies to this turn. */
   isCancelledBy(event: CancelEvent, offset: string): boolean;
 }
@@ -89,6 +104,9 @@ class Turn implements TurnControl {
   readonly #controller = new AbortController();
   readonly #steers = new AsyncQueue<SteerEvent>();
   readonly #producerId: string;
+  readonly #questions = new QuestionWaiters();
+  /** Steers pushed to the agent and not taken yet (their ids). */
+  readonly #untaken = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
   #epoch = 0;
   #seq = 0;
@@ -109,7 +127,61 @@ class Turn implements TurnControl {
   }
 
   get steers(): AsyncIterable<SteerEvent> {
-    return this.#steers;
+    return { [Symbol.asyncIterator]: () => this.#takeSteers() };
+  }
+
+  async *#takeSteers(): AsyncGenerator<SteerEvent, void, undefined> {
+    for await (const steer of this.#steers) {
+      if (steer.steerId !== undefined && this.#untaken.delete(steer.steerId)) {
+        await this.#ack(steer.steerId, 'received').catch(() => undefined); // the turn ended meanwhile
+      }
+      yield steer;
+    }
+  }
+
+  acknowledgeSteer(steerId: string, state: 'applied' | 'rejected', reason?: string): Promise<void> {
+    if (state !== 'applied' && state !== 'rejected') return Promise.reject(new SessionServerError('bad-request', 'a steer is applied or rejected'));
+    return this.#ack(steerId, state, reason);
+  }
+
+  #ack(steerId: string, state: 'received' | 'applied' | 'rejected', reason?: string): Promise<void> {
+    const event: Record<string, unknown> = { type: 'steer.ack', turnId: this.turnId, agentId: this.agentId, steerId, state };
+    if (reason !== undefined) event.reason = reason;
+    const problem = problemWithEvent(event);
+    return problem === undefined ? this.#write(event) : Promise.reject(new SessionServerError('bad-request', problem));
+  }
+
+  async ask(options: AskOptions): Promise<string> {
+    const askId = options.askId ?? globalThis.crypto.randomUUID();
+    const event: Record<string, unknown> = { type: 'ask', turnId: this.turnId, agentId: this.agentId, askId, question: options.question, options: options.options };
+    if (options.timeoutMs !== undefined) event.expiresAt = Date.now() + options.timeoutMs;
+    const problem = problemWithEvent(event);
+    if (problem !== undefined) throw new SessionServerError('bad-request', problem);
+    if (this.#ending !== undefined || this.signal.aborted) throw new SessionServerError('turn-ended', `turn ${this.turnId} has ended`);
+    const answer = this.#questions.wait(askId, options.options);
+    this.#write(event).catch((error: unknown) => this.#questions.fail(askId, error));
+    const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => void this.#closeQuestion(askId), options.timeoutMs);
+    try {
+      return await answer;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The timeout passed: close the question for everyone, unless an answer won the race. */
+  async #closeQuestion(askId: string): Promise<void> {
+    const event = { type: 'ask.closed', turnId: this.turnId, agentId: this.agentId, askId, reason: 'timeout' };
+    try {
+      const outcome = await this.#store.append(this.sessionId, { entries: [utf8(JSON.stringify(event))], contentType: 'application/json', producer: answerProducer(askId) });
+      // `duplicate`: an answer landed first; the host delivers it.
+      if (outcome.status !== 'duplicate') this.#questions.fail(askId, new SessionServerError('timeout', `nobody answered question ${askId} in time`));
+    } catch (error) {
+      this.#questions.fail(askId, error);
+    }
+  }
+
+  pushAnswer(event: AnswerEvent): void {
+    this.#questions.answer(event);
   }
 
   get ended(): boolean {
@@ -137,6 +209,9 @@ class Turn implements TurnControl {
   end(reason: TurnEndReason = 'complete', error?: string): Promise<void> {
     if (this.#ending !== undefined) return this.#ending;
     this.#steers.close();
+    for (const steerId of this.#untaken) void this.#ack(steerId, 'rejected', 'not-taken').catch(() => undefined);
+    this.#untaken.clear();
+    this.#questions.failAll(new SessionServerError('turn-ended', `turn ${this.turnId} has ended`));
     const event: Record<string, unknown> = { type: 'turn.end', turnId: this.turnId, agentId: this.agentId, reason };
     if (error !== undefined) event.error = error;
     this.#ending = this.#enqueue(event, false).finally(this.#onEnd);
@@ -145,9 +220,12 @@ class Turn implements TurnControl {
 
   cancel(reason: unknown): void {
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    this.#questions.failAll(new SessionServerError('turn-ended', `turn ${this.turnId} was cancelled`));
   }
 
   pushSteer(event: SteerEvent): void {
+    if (this.#steers.closed) return;
+    if (event.steerId !== undefined) this.#untaken.add(event.steerId);
     this.#steers.push(event);
   }
 

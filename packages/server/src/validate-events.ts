@@ -11,17 +11,28 @@ const REQUIRED: Record<SdkType, { nonEmpty: readonly string[]; text: readonly st
   'fetch.chunk': { nonEmpty: ['turnId', 'agentId'], text: ['text'] },
   cancel: { nonEmpty: ['turnId', 'clientId'], text: [] },
   steer: { nonEmpty: ['turnId', 'clientId'], text: ['text'] },
+  'steer.ack': { nonEmpty: ['turnId', 'agentId', 'steerId'], text: [] },
+  ask: { nonEmpty: ['turnId', 'agentId', 'askId', 'question'], text: [] },
+  answer: { nonEmpty: ['turnId', 'askId', 'choice', 'clientId', 'answerId'], text: [] },
+  'ask.closed': { nonEmpty: ['turnId', 'agentId', 'askId'], text: [] },
 };
 
+/** Most options a question offers, and the longest option. */
+export const MAX_ASK_OPTIONS = 20;
+const MAX_OPTION_LENGTH = 200;
+const STEER_ACK_STATES = new Set(['received', 'applied', 'rejected']);
+const ASK_CLOSE_REASONS = new Set(['timeout', 'cancelled']);
+
 const END_REASONS = new Set(['complete', 'cancelled', 'error']);
-const AGENT_TYPES: ReadonlySet<string> = new Set(['turn.start', 'delta', 'turn.end', 'fetch.chunk']);
+const AGENT_TYPES: ReadonlySet<string> = new Set(['turn.start', 'delta', 'turn.end', 'fetch.chunk', 'steer.ack', 'ask', 'ask.closed']);
+const CONTROL_TYPES: ReadonlySet<string> = new Set(['cancel', 'steer', 'answer']);
 /** Longest `type` string of an event in a session. */
 const MAX_TYPE_LENGTH = 200;
 
 /**
  * What one event in an append does, as `authorize` sees it: `append` (a `prompt` or an
- * application event), `control` (`cancel`, `steer`) or `agent` (`turn.start`, `delta`,
- * `turn.end`, `fetch.chunk`: only agents may write these).
+ * application event), `control` (`cancel`, `steer`, `answer`) or `agent` (`turn.start`, `delta`,
+ * `turn.end`, `fetch.chunk`, `steer.ack`, `ask`, `ask.closed`: only agents may write these).
  * @example
  * const allowed: EventAction[] = role === 'viewer' ? [] : ['append', 'control'];
  */
@@ -56,10 +67,36 @@ export function problemWithEvent(value: unknown): string | undefined {
   for (const field of spec.text) {
     if (typeof value[field] !== 'string') return `${value.type}: "${field}" must be a string`;
   }
-  if (value.type === 'turn.end') {
-    if (!END_REASONS.has(value.reason as string)) return 'turn.end: "reason" must be complete, cancelled or error';
-    if (value.error !== undefined && typeof value.error !== 'string') return 'turn.end: "error" must be a string';
+  return problemWithFields(value);
+}
+
+/** The checks beyond required strings, per type. */
+function problemWithFields(value: { type: SdkType } & Record<string, unknown>): string | undefined {
+  switch (value.type) {
+    case 'turn.end':
+      if (!END_REASONS.has(value.reason as string)) return 'turn.end: "reason" must be complete, cancelled or error';
+      if (value.error !== undefined && typeof value.error !== 'string') return 'turn.end: "error" must be a string';
+      return undefined;
+    case 'steer':
+      return value.steerId === undefined || (typeof value.steerId === 'string' && value.steerId !== '') ? undefined : 'steer: "steerId" must be a non-empty string';
+    case 'steer.ack':
+      if (!STEER_ACK_STATES.has(value.state as string)) return 'steer.ack: "state" must be received, applied or rejected';
+      return value.reason === undefined || typeof value.reason === 'string' ? undefined : 'steer.ack: "reason" must be a string';
+    case 'ask':
+      return problemWithAsk(value);
+    case 'ask.closed':
+      return ASK_CLOSE_REASONS.has(value.reason as string) ? undefined : 'ask.closed: "reason" must be timeout or cancelled';
+    default:
+      return undefined;
   }
+}
+
+function problemWithAsk(value: Record<string, unknown>): string | undefined {
+  const options = value.options;
+  if (!Array.isArray(options) || options.length === 0 || options.length > MAX_ASK_OPTIONS) return `ask: "options" must be 1 to ${MAX_ASK_OPTIONS} strings`;
+  if (!options.every((o) => typeof o === 'string' && o !== '' && o.length <= MAX_OPTION_LENGTH)) return `ask: each option must be a non-empty string of at most ${MAX_OPTION_LENGTH} characters`;
+  if (new Set(options).size !== options.length) return 'ask: options must not repeat';
+  if (value.expiresAt !== undefined && !Number.isFinite(value.expiresAt)) return 'ask: "expiresAt" must be a number';
   return undefined;
 }
 
@@ -88,5 +125,5 @@ export function actionOfEvent(value: unknown): EventAction {
   const type = (value as { type?: unknown } | null)?.type;
   if (typeof type !== 'string') return 'append';
   if (AGENT_TYPES.has(type)) return 'agent';
-  return type === 'cancel' || type === 'steer' ? 'control' : 'append';
+  return CONTROL_TYPES.has(type) ? 'control' : 'append';
 }

@@ -9,7 +9,7 @@ import { TurnView } from './TurnView';
 
 /** The React page: the whole chat on `useDurableSession`. */
 export function App({ page }: { page: PlaygroundPage }) {
-  const chat = useDurableSession(page.options);
+  const chat = useDurableSession(page.session);
   const network = useSyncExternalStore(page.network.subscribe, page.network.get);
   const transcript = useRef<HTMLElement>(null);
   useEffect(() => (transcript.current ? followScroll(transcript.current) : undefined), []);
@@ -36,7 +36,7 @@ export function App({ page }: { page: PlaygroundPage }) {
           </p>
         )}
         {chat.turns.map((turn) => (
-          <TurnView key={turn.turnId} turn={turn} />
+          <TurnView key={turn.turnId} turn={turn} answer={(askId, choice) => void chat.answer(askId, choice).catch(() => {})} />
         ))}
       </main>
       <Composer

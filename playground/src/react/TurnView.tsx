@@ -1,9 +1,9 @@
 import type { Turn } from '@durable-session/core';
-import { answersOf, isMultiAgent, turnStatusText } from '../shared/view';
+import { answersOf, isMultiAgent, steerStateText, turnStatusText } from '../shared/view';
 import { Markdown } from './Markdown';
 
 /** One prompt and its answer(s): one column per agent when several agents write into the turn. */
-export function TurnView({ turn }: { turn: Turn }) {
+export function TurnView({ turn, answer }: { turn: Turn; answer: (askId: string, choice: string) => void }) {
   const answers = answersOf(turn);
   const multi = isMultiAgent(turn);
   return (
@@ -26,11 +26,27 @@ export function TurnView({ turn }: { turn: Turn }) {
           </section>
         ))}
       </div>
-      {turn.steers.length > 0 && (
+      {turn.questions.map((q) => (
+        <div key={q.askId} className={`question question-${q.state}`} data-testid="question" data-state={q.state} data-ask-id={q.askId}>
+          <span className="question-text">{q.question}</span>
+          {q.state === 'open' ? (
+            q.options.map((option) => (
+              <button key={option} type="button" data-testid="answer-option" onClick={() => answer(q.askId, option)}>
+                {option}
+              </button>
+            ))
+          ) : (
+            <span className="question-outcome" data-testid="question-outcome">
+              {q.state === 'answered' ? `${q.choice} (by ${q.answeredBy})` : `closed: ${q.reason}`}
+            </span>
+          )}
+        </div>
+      ))}
+      {turn.steerStates.length > 0 && (
         <ul className="steers">
-          {turn.steers.map((steer, i) => (
-            <li key={i} data-testid="steer-note">
-              Steered: {steer}
+          {turn.steerStates.map((steer) => (
+            <li key={steer.steerId} data-testid="steer-note" data-state={steer.state}>
+              Steered: {steer.text} <span className={`steer-state steer-${steer.state}`}>{steerStateText(steer)}</span>
             </li>
           ))}
         </ul>

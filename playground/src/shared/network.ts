@@ -133,6 +133,14 @@ export function networkSwitch<E>(inner: SessionAdapter<E>): NetworkSwitch<E> {
       }
     },
   };
+  const presence = inner.presence?.bind(inner);
+  if (presence) {
+    // A dropped tab cannot say it is watching either.
+    adapter.presence = async (sessionId, beat, options) => {
+      if (state.dropped && !beat.leave) throw dropped(undefined);
+      return presence(sessionId, beat, options);
+    };
+  }
 
   const restore = (): void => {
     clearTimeout(timer);

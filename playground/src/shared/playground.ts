@@ -1,4 +1,4 @@
-import { httpAdapter, snapshotPaging, type DurableSessionOptions, type SessionAdapter, type SessionEvent } from '@durable-session/core';
+import { createDurableSession, httpAdapter, snapshotPaging, type DurableSession, type SessionAdapter, type SessionEvent } from '@durable-session/core';
 import { websocketAdapter } from '@durable-session/core/websocket';
 import { networkSwitch, type NetworkSwitch } from './network';
 import { sessionIdFromUrl, transportFromUrl, type TransportId } from './session-url';
@@ -6,8 +6,8 @@ import { sessionIdFromUrl, transportFromUrl, type TransportId } from './session-
 /** What every page of the playground starts from. */
 export interface PlaygroundPage {
   sessionId: string;
-  /** Options for `useDurableSession` (the binding creates the session and closes it). */
-  options: DurableSessionOptions;
+  /** The page's session, handed to `useDurableSession` (and to the event inspector); the page owns it. */
+  session: DurableSession;
   /** The "drop connection" switch around this page's adapter, and its resume notices. */
   network: NetworkSwitch<SessionEvent>;
 }
@@ -22,9 +22,15 @@ export function openPlaygroundPage(): PlaygroundPage {
   return {
     sessionId,
     network,
-    // A demo: reconnect quickly (the default caps the backoff at 10 s).
+    // A demo: reconnect quickly (the default caps the backoff at 10 s); say who watches.
     // A new device starts from the server's snapshot (the last 10 turns); older turns load on scroll.
-    options: { sessionId, adapter: network.adapter, reconnect: { initialDelayMs: 200, maxDelayMs: 3000 }, snapshot: snapshotPaging({ turns: 10 }) },
+    session: createDurableSession({
+      sessionId,
+      adapter: network.adapter,
+      presence: true,
+      reconnect: { initialDelayMs: 200, maxDelayMs: 3000 },
+      snapshot: snapshotPaging({ turns: 10 }),
+    }),
   };
 }
 

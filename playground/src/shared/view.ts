@@ -1,4 +1,4 @@
-import type { ConnectionStatus, SessionSnapshot, Turn, TurnStatus } from '@durable-session/core';
+import type { ConnectionStatus, PresenceEntry, SessionSnapshot, SteerStatus, Turn, TurnStatus } from '@durable-session/core';
 import type { ResumeNotice } from './network';
 
 /** One agent's part of a turn, as a column of the transcript. */
@@ -58,7 +58,29 @@ export const STATUS_TEXT: Record<ConnectionStatus, string> = {
 export function tabText(snapshot: SessionSnapshot): string {
   const tab = snapshot.tabs === 'leader' ? 'leader tab' : snapshot.tabs === 'follower' ? 'follows the leader tab' : 'own connection';
   const saved = snapshot.persistence === 'indexeddb' ? 'saved in IndexedDB' : 'memory only';
-  return `${tab} · ${saved}`;
+  const watching = presenceText(snapshot.presence);
+  return watching ? `${tab} · ${saved} · ${watching}` : `${tab} · ${saved}`;
+}
+
+/** Who watches the session now: `watching: 2 browsers, 3 tabs` (empty before the first beat). */
+export function presenceText(presence: readonly PresenceEntry[]): string {
+  if (presence.length === 0) return '';
+  const tabs = presence.reduce((sum, entry) => sum + entry.tabs, 0);
+  return `watching: ${presence.length} browser${presence.length === 1 ? '' : 's'}, ${tabs} tab${tabs === 1 ? '' : 's'}`;
+}
+
+/** Words for a steer's delivery state, shown beside it. */
+export function steerStateText(steer: SteerStatus): string {
+  switch (steer.state) {
+    case 'sent':
+      return 'sent';
+    case 'received':
+      return 'received';
+    case 'applied':
+      return 'applied';
+    case 'rejected':
+      return steer.reason === 'turn-ended' ? 'rejected: the turn had ended' : `rejected: ${steer.reason ?? 'by the agent'}`;
+  }
 }
 
 /** An offset for people: leading zeros of each `_`-separated part dropped (`0000_0042` → `0_42`). */

@@ -3,7 +3,7 @@ import type { AppEvent, SessionEvent } from '../events';
 import { sendRequest, type HeadersOption, type RequestSpec } from '../http-request';
 import { PRODUCER_EPOCH_HEADER, PRODUCER_ID_HEADER, PRODUCER_SEQ_HEADER } from '../protocol';
 import type { SnapshotPage } from '../snapshot-window';
-import type { SessionAdapter } from '../types';
+import type { PresenceEntry, SessionAdapter } from '../types';
 import { watchdog } from '../util';
 import { readStream, type StreamEndpoint } from './http-read';
 
@@ -52,6 +52,8 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
  *   someone uses it. A read from any other offset answered `404` (the stream was deleted,
  *   expired or lost in a server restart) or `400` (the offset is beyond the stream's tail: it
  *   was re-created meanwhile) fails with `gone`, so the session rebuilds from the start.
+ * - Presence (`presence: true` on the session): `POST <stream URL>?presence` with the tab's
+ *   beat; the answer lists who watches (an extension of this SDK's server, not of the protocol).
  * - Errors: `410` → `gone`, `401`/`403` → `unauthorized`, `404` → `not-found` (`deleted` when
  *   the error body says so: then the stream is never re-created), `409` → `conflict`, other
  *   statuses → `http`, no answer → `network`, bad JSON → `protocol`.
@@ -119,6 +121,14 @@ export function httpAdapter<E = SessionEvent | AppEvent>(options: HttpAdapterOpt
       if (at !== undefined) query.set('at', at);
       const response = await request(`${streamUrl(sessionId)}?${query.toString()}`, { method: 'GET', signal });
       return pageOfJson(json(await response.text()), baseUrl);
+    },
+    async presence(sessionId, beat, { signal }) {
+      const spec: RequestSpec = { method: 'POST', body: JSON.stringify(beat), headers: JSON_TYPE, keepalive: beat.leave === true };
+      if (signal) spec.signal = signal;
+      const response = await request(`${streamUrl(sessionId)}?presence`, spec);
+      const answer = json(await response.text()) as { clients?: unknown; beatMs?: unknown } | null;
+      if (!Array.isArray(answer?.clients)) throw new DurableSessionError('protocol', `bad presence answer from ${baseUrl}`);
+      return { clients: answer.clients as PresenceEntry[], beatMs: typeof answer.beatMs === 'number' ? answer.beatMs : 2000 };
     },
   };
 }

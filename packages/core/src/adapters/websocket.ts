@@ -111,6 +111,12 @@ export function websocketAdapter<E = SessionEvent | AppEvent>(options: WebSocket
         await connection.request(body, signal);
       }
     },
+    async presence(id, beat, { signal }) {
+      const frame = { kind: 'presence' as const, session: id, clientId: beat.clientId, tabId: beat.tabId, ...(beat.leave ? { leave: true } : {}) };
+      const answer = await connection.request(frame, signal);
+      if (answer.kind !== 'presence') throw new DurableSessionError('protocol', 'the server answered a presence beat with an ack');
+      return { clients: answer.clients, beatMs: answer.beatMs };
+    },
   };
 }
 

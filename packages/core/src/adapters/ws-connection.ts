@@ -43,8 +43,8 @@ export interface SubscriptionHandlers {
   error(error: DurableSessionError): void;
 }
 
-type Ack = Extract<WsServerFrame, { kind: 'ack' }>;
-type Request = Extract<WsClientFrame, { kind: 'append' } | { kind: 'create' }>;
+type Ack = Extract<WsServerFrame, { kind: 'ack' } | { kind: 'presence' }>;
+type Request = Extract<WsClientFrame, { kind: 'append' } | { kind: 'create' } | { kind: 'presence' }>;
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'ref'> : never) : never;
 
 interface Sub {
@@ -125,7 +125,7 @@ export class SocketConnection {
     };
   }
 
-  /** Send an append or create; resolves with its ack, across reconnects, until `signal` aborts. */
+  /** Send an append, create or presence beat; resolves with its answer, across reconnects, until `signal` aborts. */
   request(body: RequestBody, signal?: AbortSignal): Promise<Ack> {
     if (signal?.aborted) return Promise.reject(new DurableSessionError('aborted', 'the request was aborted'));
     if (this.pending.size >= this.settings.maxPending) {
@@ -221,6 +221,7 @@ export class SocketConnection {
       case 'events':
         return this.onEvents(frame);
       case 'ack':
+      case 'presence':
         return this.pending.get(frame.ref)?.resolve(frame);
       case 'error':
         return this.onError(frame);

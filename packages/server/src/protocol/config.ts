@@ -3,6 +3,7 @@ import { NOW } from '../offsets';
 import type { ReadOptions, SessionStore, StreamInfo } from '../store';
 import type { EventAction } from '../validate-events';
 import type { CorsOrigin } from './headers';
+import type { PresenceRegistry } from '../presence';
 
 /**
  * What a request wants to do with a session, as passed to `authorize`: `read` (GET, HEAD),
@@ -119,6 +120,8 @@ export interface HandlerConfig {
   onError: (error: unknown) => void;
   /** Live reads (SSE, long-poll) open per session on this node. */
   liveReaders: Map<string, number>;
+  /** Who watches each session now (this node's tabs' beats; never in the log). */
+  presence: PresenceRegistry;
 }
 
 /** Ask `authorize`; throw the refusal, or return who the caller is. */

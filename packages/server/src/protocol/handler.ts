@@ -9,6 +9,8 @@ import { handleDelete, handleHead } from './meta';
 import { handleRead } from './read';
 import { emptyResponse, errorResponse, responseForError } from './responses';
 import { streamIdOf } from './routes';
+import { handlePresence } from './presence-route';
+import { PresenceRegistry } from '../presence';
 
 /**
  * Options of the Durable Streams HTTP handler (see `createSessionServer`).
@@ -65,6 +67,8 @@ export interface ProtocolHandlerOptions {
   onSessionDeleted?: (id: string) => Promise<void>;
   /** Unexpected errors (answered 500) and background failures. Default `console.error`. */
   onError?: (error: unknown) => void;
+  /** Where presence beats are counted; share one between the HTTP handler and the WebSocket endpoint. Default: a new one. */
+  presence?: PresenceRegistry;
 }
 
 /**
@@ -113,13 +117,16 @@ export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
     onSessionDeleted: options.onSessionDeleted,
     onError: options.onError ?? reportToConsole,
     liveReaders: new Map(),
+    presence: options.presence ?? new PresenceRegistry(),
   };
 }
 
 async function route(request: Request, config: HandlerConfig): Promise<Response> {
   if (request.method === 'OPTIONS') return emptyResponse(204);
-  const id = streamIdOf(new URL(request.url).pathname, config.basePath);
+  const url = new URL(request.url);
+  const id = streamIdOf(url.pathname, config.basePath);
   if (id === undefined) return errorResponse('not-found', 'not a session URL');
+  if (request.method === 'POST' && config.sessionStreams && url.searchParams.has('presence')) return handlePresence(request, id, config);
   switch (request.method) {
     case 'PUT':
       return handleCreate(request, id, config);

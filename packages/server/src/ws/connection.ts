@@ -5,6 +5,7 @@ import { appendFromInput, appendRefusal, isAccepted } from '../protocol/append';
 import { authorizeRequest, type HandlerConfig } from '../protocol/config';
 import { handleCreate } from '../protocol/create';
 import { utf8 } from '../protocol/responses';
+import { PRESENCE_BEAT_MS } from '../presence';
 import { FrameError, parseClientFrame } from './frames';
 import { pumpSubscription } from './subscription';
 
@@ -59,6 +60,8 @@ interface SocketState {
   inOrder(session: string, step: () => Promise<void>): void;
   /** Send the error frame for `error`. */
   fail(error: unknown, ids: ErrorIds): void;
+  /** The tabs this socket beats for (they leave when it closes). */
+  tabs: Map<string, { session: string; clientId: string; tabId: string }>;
 }
 
 type ErrorIds = { ref?: number; sub?: number; session?: string; headers?: Record<string, string> };
@@ -77,6 +80,7 @@ export function serveSocket(ws: WebSocket, ctx: SocketContext): () => void {
     ws,
     ctx,
     subs: new Map(),
+    tabs: new Map(),
     sender,
     fail: (error, ids) => void sender.send(JSON.stringify(errorFrame(error, ids, ctx.config))).catch(() => undefined),
     // Fewer frames are read from the socket while many wait (TCP pushes back on the client).
@@ -103,6 +107,8 @@ export function serveSocket(ws: WebSocket, ctx: SocketContext): () => void {
   });
   return () => {
     for (const s of [...state.subs.values()]) end(state, s);
+    for (const tab of state.tabs.values()) ctx.config.presence.beat(tab.session, { clientId: tab.clientId, tabId: tab.tabId, leave: true });
+    state.tabs.clear();
   };
 }
 
@@ -122,7 +128,25 @@ function onFrame(state: SocketState, frame: WsClientFrame): void {
       return state.inOrder(frame.session, () => append(state, frame).catch((e: unknown) => state.fail(e, frame)));
     case 'create':
       return state.inOrder(frame.session, () => create(state, frame).catch((e: unknown) => state.fail(e, frame)));
+    case 'presence':
+      return void presence(state, frame).catch((e: unknown) => state.fail(e, frame));
   }
+}
+
+/** A tab's beat over the socket: checked as a `read`; the tab leaves when the socket closes. */
+async function presence(state: SocketState, frame: FrameOf<'presence'>): Promise<void> {
+  const { config, request } = state.ctx;
+  const caller = await authorizeRequest(config, request, frame.session, 'read');
+  if (caller.clientId !== undefined && caller.clientId !== frame.clientId) {
+    throw new SessionServerError('forbidden', `this caller is client ${caller.clientId}, not ${frame.clientId}`);
+  }
+  const beat = { clientId: frame.clientId, tabId: frame.tabId, ...(frame.leave ? { leave: true } : {}) };
+  const key = JSON.stringify([frame.session, frame.clientId, frame.tabId]);
+  if (frame.leave) state.tabs.delete(key);
+  else state.tabs.set(key, { session: frame.session, clientId: frame.clientId, tabId: frame.tabId });
+  const clients = config.presence.beat(frame.session, beat);
+  const reply: WsServerFrame = { kind: 'presence', ref: frame.ref, session: frame.session, clients, beatMs: PRESENCE_BEAT_MS };
+  await state.sender.send(JSON.stringify(reply)).catch(() => undefined);
 }
 
 function end(state: SocketState, s: Subscription): void {

@@ -1,3 +1,4 @@
+import { parseBeatValue } from '../presence';
 import type { WsClientFrame, WsProducer } from '@durable-session/core';
 import { SessionServerError } from '../errors';
 import { isReadableOffset } from '../offsets';
@@ -64,6 +65,10 @@ function checkFrame(value: unknown): WsClientFrame {
     }
     case 'create':
       return { kind: 'create', ref: id(value, 'ref'), session: session(value) };
+    case 'presence': {
+      const beat = parseBeatValue(value);
+      return { kind: 'presence', ref: id(value, 'ref'), session: session(value), ...beat };
+    }
     case 'ping':
       if (value.t !== undefined && typeof value.t !== 'number') throw bad('"t" must be a number');
       return value.t === undefined ? { kind: 'ping' } : { kind: 'ping', t: value.t };
