@@ -3,10 +3,14 @@
  * the server's snapshot page and pages back with `loadOlder()` to exactly the full fold while an
  * agent streams into the newest turn; it receives O(N latest turns) bytes (counted on the wire);
  * a reader whose offset retention dropped gets 410 and rebuilds from the snapshot.
- * Redis and SQLite join `STORES` when their packages are on this branch.
+ * Redis (a real server at REDIS_URL, one key prefix per store) and SQLite (a real file) run it too.
  */
 import 'fake-indexeddb/auto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   createDurableSession,
   httpAdapter,
@@ -19,10 +23,30 @@ import {
   type SessionState,
 } from '@durable-session/core';
 import { createSessionServer, listen, memoryStore, type SessionServer, type SessionStore } from '@durable-session/server';
+import { redisStore } from '@durable-session/redis';
+import { sqliteStore } from '@durable-session/sqlite';
 import { longSessionEvents, writeLongSession } from './support/long-session.mjs';
+import { deleteKeys, REDIS_URL } from './support/redis';
+
+const prefixes: string[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'ds-snapshots-'));
+let files = 0;
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteKeys(prefix);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const STORES: { name: string; open(options?: { retention?: { maxEvents: number } }): SessionStore }[] = [
   { name: 'memory', open: (options) => memoryStore(options) },
+  {
+    name: 'redis',
+    open: (options) => {
+      const prefix = `test:snapshots:${randomUUID()}:`;
+      prefixes.push(prefix);
+      return redisStore({ url: REDIS_URL, prefix, ...options });
+    },
+  },
+  { name: 'sqlite', open: (options) => sqliteStore({ path: join(dir, `snapshots-${files++}.db`), ...options }) },
 ];
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -12,16 +12,19 @@ import {
   type CreateOutcome,
   type CreateStreamOptions,
   type DeleteOutcome,
+  type PutSnapshotOutcome,
   type ReadOptions,
   type ReadOutcome,
   type SessionStore,
+  type SnapshotLookup,
+  type StoredSnapshot,
   type StreamInfo,
   type StreamLookup,
   type WaitOutcome,
 } from '@durable-session/server';
 import { ChangeFeed } from './change-feed';
 import { RedisConnection, RedisStoreError } from './connection';
-import { APPEND, CREATE, DELETE, FORK_SOURCE, HEAD, READ, RELEASE } from './scripts';
+import { APPEND, CREATE, DELETE, FORK_SOURCE, GET_SNAPSHOT, HEAD, PUT_SNAPSHOT, READ, RELEASE } from './scripts';
 
 /**
  * Options of {@link redisStore}.
@@ -82,7 +85,7 @@ interface RawInfo {
 /** An instance a fork inherited from, and its last position the fork holds. */
 type Ancestor = { instance: string; upTo: number };
 
-const SCRIPTS = { dsHead: HEAD, dsCreate: CREATE, dsForkSource: FORK_SOURCE, dsRelease: RELEASE, dsDelete: DELETE, dsAppend: APPEND, dsRead: READ };
+const SCRIPTS = { dsHead: HEAD, dsCreate: CREATE, dsForkSource: FORK_SOURCE, dsRelease: RELEASE, dsDelete: DELETE, dsAppend: APPEND, dsRead: READ, dsPutSnapshot: PUT_SNAPSHOT, dsGetSnapshot: GET_SNAPSHOT };
 type ScriptName = keyof typeof SCRIPTS;
 
 /**
@@ -118,7 +121,7 @@ class RedisStore implements SessionStore {
     const { url, prefix } = connectionOf(options);
     // Named, so an operator (and the tests) can tell the store's connections apart in CLIENT LIST.
     const redis = new Redis(url, { autoResendUnfulfilledCommands: false, connectionName: `${prefix}store` });
-    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 5, lua });
+    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 6, lua });
     const onError = options.onError ?? ((error: unknown) => console.error('[durable-session redis]', error));
     this.#connection = new RedisConnection(redis, onError);
     this.#subscriber = new Redis(url, { autoResubscribe: false, connectionName: `${prefix}changes` });
@@ -280,6 +283,21 @@ class RedisStore implements SessionStore {
     });
   }
 
+  async putSnapshot(id: string, snapshot: StoredSnapshot): Promise<PutSnapshotOutcome> {
+    this.#assertOpen();
+    const at = parseOffset(snapshot.offset);
+    const args = [at?.instance ?? '', at === undefined ? '' : String(at.position), snapshot.offset, snapshot.data];
+    const [header] = await this.#run('dsPutSnapshot', id, args);
+    return header.status as PutSnapshotOutcome;
+  }
+
+  async getSnapshot(id: string): Promise<SnapshotLookup> {
+    this.#assertOpen();
+    const [header, data] = await this.#run('dsGetSnapshot', id, []);
+    if (header.status !== 'ok') return plain(header) as SnapshotLookup;
+    return { status: 'ok', snapshot: { offset: header.offset as string, data: new Uint8Array(bytes(data)) } };
+  }
+
   async delete(id: string): Promise<DeleteOutcome> {
     this.#assertOpen();
     const [header] = await this.#run('dsDelete', id, [String(this.#tombstoneTtlMs)]);
@@ -308,7 +326,7 @@ class RedisStore implements SessionStore {
   /** Run one script on the keys of `id`; follow up on fork sources it released. */
   async #run(name: ScriptName, id: string, args: ReadonlyArray<string | Uint8Array>): Promise<[Header, ...Buffer[]]> {
     const base = `${this.#prefix}{${id}}:`;
-    const keys = [`${base}m`, `${base}l`, `${base}p`, `${base}z`, `${base}t`];
+    const keys = [`${base}m`, `${base}l`, `${base}p`, `${base}z`, `${base}t`, `${base}s`];
     const argv = [this.#channel, id, String(this.#now()), ...this.#config, ...args];
     const reply = await this.#connection.script(name, keys, argv).catch((error: unknown) => {
       throw storeFailure(error);

@@ -5,7 +5,8 @@
  *
  * Keys: KEYS[1] metadata hash, KEYS[2] the log (a Redis stream), KEYS[3] producer state hash,
  * KEYS[4] producers by last append (sorted set), KEYS[5] the tombstone of a deleted stream (a
- * string with a TTL: `head` answers `deleted` while it lives; a new stream at the id removes it).
+ * string with a TTL: `head` answers `deleted` while it lives; a new stream at the id removes it),
+ * KEYS[6] the newest snapshot (a hash: pos, off, d; deleted with the stream, never inherited by forks).
  * ARGV[1] the change channel, ARGV[2] the session id, ARGV[3] now (ms), ARGV[4] maxEvents,
  * ARGV[5] maxAgeMs (0: none); script-specific arguments follow.
  *
@@ -21,7 +22,7 @@
 import { ENTRY_OVERHEAD_BYTES, ZERO_INSTANCE } from '@durable-session/server';
 
 const PRELUDE = `
-local M, L, R, Z, T = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local M, L, R, Z, T, S = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local OVERHEAD, ZERO = ${ENTRY_OVERHEAD_BYTES}, '${ZERO_INSTANCE}'
 local CHANNEL, SID, NOW = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local MAX_EVENTS, MAX_AGE = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -61,7 +62,7 @@ end
 
 local function remove(m)
   announce('deleted')
-  redis.call('DEL', L, R, Z)
+  redis.call('DEL', L, R, Z, S)
   if tonumber(m.forks or '0') > 0 then
     redis.call('HSET', M, 'soft', '1')
     redis.call('PERSIST', M)
@@ -104,7 +105,7 @@ end
 -- Garbage collection backstop: Redis drops the keys a while after the stream's own expiry.
 local function keepAlive(m)
   if tonumber(m.forks or '0') > 0 then
-    redis.call('PERSIST', M) redis.call('PERSIST', L) redis.call('PERSIST', R) redis.call('PERSIST', Z)
+    redis.call('PERSIST', M) redis.call('PERSIST', L) redis.call('PERSIST', R) redis.call('PERSIST', Z) redis.call('PERSIST', S)
     return
   end
   local ms = nil
@@ -115,7 +116,7 @@ local function keepAlive(m)
   end
   if ms == nil then return end
   ms = math.max(ms, 0) + 60000
-  redis.call('PEXPIRE', M, ms) redis.call('PEXPIRE', L, ms) redis.call('PEXPIRE', R, ms) redis.call('PEXPIRE', Z, ms)
+  redis.call('PEXPIRE', M, ms) redis.call('PEXPIRE', L, ms) redis.call('PEXPIRE', R, ms) redis.call('PEXPIRE', Z, ms) redis.call('PEXPIRE', S, ms)
 end
 
 local function resetStart(m)
@@ -124,10 +125,12 @@ local function resetStart(m)
   redis.call('HSET', M, 'start', m.start)
 end
 
--- Retention: at most MAX_EVENTS entries, none older than MAX_AGE (oldest first, keeping 'bytes' right).
+-- Retention: at most MAX_EVENTS entries, none older than MAX_AGE (oldest first, keeping 'bytes' right),
+-- and never one the newest snapshot does not cover (a reader sent 410 rebuilds from it).
 local function trim(m)
   if MAX_EVENTS <= 0 and MAX_AGE <= 0 then return end
   local len, oldest = redis.call('XLEN', L), NOW - MAX_AGE
+  local covered = tonumber(redis.call('HGET', S, 'pos') or '-1')
   local dropped, freed, from, keep = 0, 0, '-', nil
   while keep == nil do
     local batch = redis.call('XRANGE', L, from, '+', 'COUNT', 64)
@@ -135,7 +138,8 @@ local function trim(m)
       local e = batch[i]
       local tooMany = MAX_EVENTS > 0 and len - dropped > MAX_EVENTS
       local tooOld = MAX_AGE > 0 and tonumber(e[2][4]) < oldest
-      if not (tooMany or tooOld) then keep = e[1] break end
+      local uncovered = covered >= 0 and tonumber(e[2][2]) >= covered
+      if uncovered or not (tooMany or tooOld) then keep = e[1] break end
       dropped = dropped + 1
       freed = freed + #e[2][8] + OVERHEAD
     end
@@ -201,7 +205,7 @@ if type(m) == 'table' then
   if same then return reply({ status = 'exists', stream = info(m) }) end
   return reply({ status = 'conflict', reason = 'a stream with a different configuration exists at this path' })
 end
-redis.call('DEL', L, R, Z, T)
+redis.call('DEL', L, R, Z, T, S)
 local inheritedTail = tonumber(ARGV[20])
 local own = tonumber(ARGV[22])
 local fields = { 'inst', ARGV[6], 'ct', ARGV[7], 'mt', ARGV[8], 'mode', ARGV[9], 'created', NOW, 'access', NOW,
@@ -267,7 +271,7 @@ if finish > 0 then
   end
 end
 redis.call('HINCRBY', M, 'forks', 1)
-redis.call('PERSIST', M) redis.call('PERSIST', L) redis.call('PERSIST', R) redis.call('PERSIST', Z)
+redis.call('PERSIST', M) redis.call('PERSIST', L) redis.call('PERSIST', R) redis.call('PERSIST', Z) redis.call('PERSIST', S)
 return reply({ status = 'ok', contentType = m.ct, ttl = m.ttl and tonumber(m.ttl) or false,
   exp = m.exp and tonumber(m.exp) or false, tail = finish, source = m.inst, anc = m.anc or '[]' }, out)
 `;
@@ -396,4 +400,31 @@ end
 local upToDate = nextPos == tail
 return reply({ status = 'ok', positions = positions, next = nextPos, upToDate = upToDate,
   closed = upToDate and m.closed == '1', stream = info(m) }, data)
+`;
+
+/**
+ * PUT_SNAPSHOT: ARGV[6] the offset's instance, ARGV[7] its position ('' malformed), ARGV[8] the
+ * offset as given, ARGV[9] the snapshot data. Keeps only the newest (`stale` when not newer).
+ */
+export const PUT_SNAPSHOT = `${PRELUDE}
+local m = lookup()
+if type(m) == 'string' then return reply({ status = m }) end
+if ARGV[7] == '' or (ARGV[6] ~= ZERO and ARGV[6] ~= m.inst) then return reply({ status = 'invalid-offset' }) end
+local pos = tonumber(ARGV[7])
+if pos > tonumber(m.tail) then return reply({ status = 'invalid-offset' }) end
+local held = redis.call('HGET', S, 'pos')
+if held and tonumber(held) >= pos then return reply({ status = 'stale' }) end
+redis.call('HSET', S, 'pos', pos, 'off', ARGV[8], 'd', ARGV[9])
+local left = redis.call('PTTL', M)
+if left > 0 then redis.call('PEXPIRE', S, left) end
+return reply({ status = 'stored' })
+`;
+
+/** GET_SNAPSHOT: the newest snapshot. Reply: { status, offset } and the data. */
+export const GET_SNAPSHOT = `${PRELUDE}
+local m = lookup()
+if type(m) == 'string' then return reply({ status = m }) end
+local held = redis.call('HMGET', S, 'off', 'd')
+if not held[1] then return reply({ status = 'none' }) end
+return reply({ status = 'ok', offset = held[1] }, { held[2] })
 `;

@@ -491,6 +491,8 @@ class Host implements SessionHost {
         lease.ended = true;
         lease.release?.();
         watched.turns.delete(turn);
+        // The watcher may stop (idle) before it reads this turn.end: refresh the snapshot now.
+        this.#snapshots.observe(watched.id, [], true);
         this.#stopIfIdle(watched);
       },
     });

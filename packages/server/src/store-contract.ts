@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatOffset, ZERO_OFFSET } from './offsets';
 import type { SessionStore } from './store';
+export { runSnapshotContract, type SnapshotContractBackend } from './snapshot-contract';
 
 /**
  * What a contract test asks of the store it opens.

@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS producers (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS producers_by_age ON producers (stream, at);
 CREATE TABLE IF NOT EXISTS tombstones (id TEXT PRIMARY KEY);
+-- The newest snapshot of a stream (one row per stream; deleted with it, never inherited by forks).
+CREATE TABLE IF NOT EXISTS snapshots (stream TEXT PRIMARY KEY, pos INTEGER NOT NULL, offset TEXT NOT NULL, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS totals (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);
 INSERT OR IGNORE INTO totals (one, bytes) VALUES (1, 0);
 `;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ZERO_OFFSET } from '@durable-session/server';
-import { runStoreContract } from '@durable-session/server/testing';
+import { runSnapshotContract, runStoreContract } from '@durable-session/server/testing';
 import { sqliteStore, SqliteStoreError } from './sqlite-store';
 
 const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
@@ -16,6 +16,11 @@ let files = 0;
 // Every test gets its own database file; its stores (two "nodes" in one process) share it.
 runStoreContract('sqliteStore', () => {
   const path = join(dir, `contract-${files++}.db`);
+  return { open: (options) => sqliteStore({ path, ...options }) };
+});
+
+runSnapshotContract('sqliteStore', () => {
+  const path = join(dir, `snapshot-${files++}.db`);
   return { open: (options) => sqliteStore({ path, ...options }) };
 });
 

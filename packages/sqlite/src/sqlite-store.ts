@@ -17,9 +17,12 @@ import {
   type CreateOutcome,
   type CreateStreamOptions,
   type DeleteOutcome,
+  type PutSnapshotOutcome,
   type ReadOptions,
   type ReadOutcome,
   type SessionStore,
+  type SnapshotLookup,
+  type StoredSnapshot,
   type StoredEntry,
   type StreamInfo,
   type StreamLookup,
@@ -436,6 +439,34 @@ class SqliteStore implements SessionStore {
     return outcome;
   }
 
+  async putSnapshot(id: string, snapshot: StoredSnapshot): Promise<PutSnapshotOutcome> {
+    this.#assertOpen();
+    return this.#db
+      .transaction((): PutSnapshotOutcome => {
+        const stream = this.#lookup(id, this.#now());
+        if (typeof stream === 'string') return stream;
+        const pos = positionIn(snapshot.offset, stream.instance, []);
+        if (typeof pos !== 'number' || pos > stream.tail_pos) return 'invalid-offset';
+        const held = this.#sql.snapshot.get(id) as { pos: number } | undefined;
+        if (held !== undefined && held.pos >= pos) return 'stale';
+        this.#sql.putSnapshot.run(id, pos, snapshot.offset, Buffer.from(snapshot.data));
+        return 'stored';
+      })
+      .immediate();
+  }
+
+  async getSnapshot(id: string): Promise<SnapshotLookup> {
+    this.#assertOpen();
+    return this.#db
+      .transaction((): SnapshotLookup => {
+        const stream = this.#lookup(id, this.#now());
+        if (typeof stream === 'string') return { status: stream };
+        const held = this.#sql.snapshot.get(id) as { offset: string; data: Buffer } | undefined;
+        return held === undefined ? { status: 'none' } : { status: 'ok', snapshot: { offset: held.offset, data: new Uint8Array(held.data) } };
+      })
+      .immediate();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -472,6 +503,7 @@ class SqliteStore implements SessionStore {
     this.#addBytes(stream, -stream.bytes);
     this.#sql.deleteEntries.run(stream.id);
     this.#sql.deleteProducers.run(stream.id);
+    this.#sql.deleteSnapshot.run(stream.id);
     if (stream.forks > 0) {
       this.#sql.softDelete.run(stream.id);
       return 'soft-deleted';
@@ -493,8 +525,8 @@ class SqliteStore implements SessionStore {
   /** Retention: drop entries beyond `maxEvents` or older than `maxAgeMs`. */
   #trim(stream: StreamRow, now: number): void {
     const dropped: { size: number }[] = [];
-    if (this.#maxEvents !== undefined) dropped.push(...(this.#sql.trimCount.all(stream.id, stream.id, this.#maxEvents) as { size: number }[]));
-    if (this.#maxAgeMs !== undefined) dropped.push(...(this.#sql.trimAge.all(stream.id, now - this.#maxAgeMs) as { size: number }[]));
+    if (this.#maxEvents !== undefined) dropped.push(...(this.#sql.trimCount.all(stream.id, stream.id, this.#maxEvents, stream.id) as { size: number }[]));
+    if (this.#maxAgeMs !== undefined) dropped.push(...(this.#sql.trimAge.all(stream.id, now - this.#maxAgeMs, stream.id) as { size: number }[]));
     if (dropped.length === 0) return;
     this.#addBytes(stream, -dropped.reduce((sum, d) => sum + d.size + ENTRY_OVERHEAD_BYTES, 0));
     const first = this.#sql.firstEntry.get(stream.id) as { pos: number } | undefined;
@@ -543,6 +575,9 @@ function canonicalPath(path: string): string {
   }
 }
 
+/** Retention never drops what the stream's snapshot does not cover (its last `?`: the stream id). */
+const COVERED = '(SELECT coalesce(max(pos), 9007199254740991) FROM snapshots WHERE stream = ?)';
+
 function statements(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
@@ -576,8 +611,11 @@ function statements(db: Database.Database) {
     entriesBefore: p('SELECT end_pos, pos, at, batch_end, data FROM entries WHERE stream = ? AND pos < ? ORDER BY end_pos'),
     firstEntry: p('SELECT pos FROM entries WHERE stream = ? ORDER BY end_pos LIMIT 1'),
     trimCount: p(`DELETE FROM entries WHERE stream = ? AND end_pos <= coalesce((SELECT end_pos FROM entries WHERE stream = ?
-      ORDER BY end_pos DESC LIMIT 1 OFFSET ?), -1) RETURNING length(data) AS size`),
-    trimAge: p('DELETE FROM entries WHERE stream = ? AND at < ? RETURNING length(data) AS size'),
+      ORDER BY end_pos DESC LIMIT 1 OFFSET ?), -1) AND pos < ${COVERED} RETURNING length(data) AS size`),
+    trimAge: p(`DELETE FROM entries WHERE stream = ? AND at < ? AND pos < ${COVERED} RETURNING length(data) AS size`),
+    snapshot: p('SELECT pos, offset, data FROM snapshots WHERE stream = ?'),
+    putSnapshot: p('INSERT OR REPLACE INTO snapshots (stream, pos, offset, data) VALUES (?, ?, ?, ?)'),
+    deleteSnapshot: p('DELETE FROM snapshots WHERE stream = ?'),
     producer: p('SELECT epoch, last_seq FROM producers WHERE stream = ? AND producer = ?'),
     saveProducer: p('INSERT OR REPLACE INTO producers (stream, producer, epoch, last_seq, at) VALUES (?, ?, ?, ?, ?)'),
     forgetProducers: p('DELETE FROM producers WHERE stream = ? AND at <= ?'),
