@@ -145,10 +145,8 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
     fail,
   });
   const closedError = (): DurableSessionError => new DurableSessionError('closed', `${sessionId} closed`);
-  const append = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
-  // Answers go on their own producer: the server stores them under the question's own producer.
-  const appendAnswer = createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
-
+  const queue = () => createAppendQueue<Event>({ sessionId, adapter, reconnect, signal, closedError, warn, fail });
+  const [append, appendAnswer] = [queue(), queue()]; // answers on their own producer: the server stores each under its question's
   const start = async (): Promise<void> => {
     const saved = await record.load();
     if (signal.aborted) return;
@@ -169,7 +167,6 @@ export function createDurableSession<E extends AppEvent = never, S extends Sessi
   const unlisten = [environment.listen('offline', loop.interrupt), environment.listen('pagehide', () => void record.flush())];
   start().catch((error: unknown) => fail(toError(error)));
   if (options.presence) unlisten.push(beatPresence({ sessionId, clientId, adapter, signal, warn, set: (presence) => set({ presence }) }));
-
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
