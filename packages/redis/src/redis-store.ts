@@ -1,27 +1,6 @@
 import { Redis } from 'ioredis';
-import {
-  formatOffset,
-  mediaType,
-  modeOf,
-  newInstance,
-  parseOffset,
-  positionIn,
-  SessionServerError,
-  type AppendOptions,
-  type AppendOutcome,
-  type CreateOutcome,
-  type CreateStreamOptions,
-  type DeleteOutcome,
-  type PutSnapshotOutcome,
-  type ReadOptions,
-  type ReadOutcome,
-  type SessionStore,
-  type SnapshotLookup,
-  type StoredSnapshot,
-  type StreamInfo,
-  type StreamLookup,
-  type WaitOutcome,
-} from '@durable-session/server';
+import { formatOffset, mediaType, modeOf, newInstance, parseOffset, positionIn, SessionServerError } from '@durable-session/server';
+import type { AppendOptions, AppendOutcome, CreateOutcome, CreateStreamOptions, DeleteOutcome, PutSnapshotOutcome, ReadOptions, ReadOutcome, SessionStore, SnapshotLookup, StoredSnapshot, StreamInfo, StreamLookup, WaitOutcome } from '@durable-session/server';
 import { ChangeFeed } from './change-feed';
 import { RedisConnection, RedisStoreError } from './connection';
 import { APPEND, CREATE, DELETE, FORK_SOURCE, GET_SNAPSHOT, HEAD, PUT_SNAPSHOT, READ, RELEASE } from './scripts';

@@ -35,6 +35,7 @@ export type { AuthGrant, Authorize, AuthorizeContext, AuthorizedEvent, SessionAc
 export type { CorsOrigin } from './protocol/headers';
 
 export { ENTRY_OVERHEAD_BYTES, memoryStore } from './memory-store';
+export { hasExpired, type Expiry } from './expiry';
 export { openStore, parseStoreSetting, StoreLoadError } from './store-loader';
 export type { StoreSetting } from './store-loader';
 export type { MemoryStoreOptions } from './memory-store';

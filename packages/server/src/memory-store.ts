@@ -1,4 +1,5 @@
 import { mediaType, modeOf, type StreamMode } from './content-type';
+import { hasExpired } from './expiry';
 import { SessionServerError } from './errors';
 import { BEGINNING, formatOffset, newInstance, positionIn } from './offsets';
 import { checkProducer, type ProducerState, type ProducerVerdict } from './producer';
@@ -551,8 +552,7 @@ function sizeOf(data: readonly Uint8Array[]): number {
 }
 
 function expired(stream: MemoryStream, now: number): boolean {
-  if (stream.expiresAtMs !== undefined && now >= stream.expiresAtMs) return true;
-  return stream.ttlSeconds !== undefined && now - stream.lastAccess >= stream.ttlSeconds * 1000;
+  return hasExpired({ expiresAtMs: stream.expiresAtMs, ttlSeconds: stream.ttlSeconds, lastAccessMs: stream.lastAccess }, now);
 }
 
 function info(stream: MemoryStream): StreamInfo {

@@ -2,32 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import {
-  checkProducer,
-  ENTRY_OVERHEAD_BYTES,
-  formatOffset,
-  mediaType,
-  modeOf,
-  newInstance,
-  parseOffset,
-  positionIn,
-  SessionServerError,
-  type AppendOptions,
-  type AppendOutcome,
-  type CreateOutcome,
-  type CreateStreamOptions,
-  type DeleteOutcome,
-  type PutSnapshotOutcome,
-  type ReadOptions,
-  type ReadOutcome,
-  type SessionStore,
-  type SnapshotLookup,
-  type StoredSnapshot,
-  type StoredEntry,
-  type StreamInfo,
-  type StreamLookup,
-  type WaitOutcome,
-} from '@durable-session/server';
+import { checkProducer, ENTRY_OVERHEAD_BYTES, formatOffset, hasExpired, mediaType, modeOf, newInstance, parseOffset, positionIn, SessionServerError } from '@durable-session/server';
+import type { AppendOptions, AppendOutcome, CreateOutcome, CreateStreamOptions, DeleteOutcome, PutSnapshotOutcome, ReadOptions, ReadOutcome, SessionStore, SnapshotLookup, StoredSnapshot, StoredEntry, StreamInfo, StreamLookup, WaitOutcome } from '@durable-session/server';
 import { Waiters } from './waiters';
 import { prepareDatabase, SCHEMA_VERSION, type EntryRow, type StreamRow } from './schema';
 
@@ -546,8 +522,7 @@ class SqliteStore implements SessionStore {
 }
 
 function expired(stream: StreamRow, now: number): boolean {
-  if (stream.expires_at !== null && now >= stream.expires_at) return true;
-  return stream.ttl_seconds !== null && now - stream.last_access >= stream.ttl_seconds * 1000;
+  return hasExpired({ expiresAtMs: stream.expires_at, ttlSeconds: stream.ttl_seconds, lastAccessMs: stream.last_access }, now);
 }
 
 function info(stream: StreamRow): StreamInfo {
