@@ -33,6 +33,43 @@ async function withEntries(store: SessionStore, id: string, count: number): Prom
   return tails;
 }
 
+type OpenStore = (options?: Parameters<SnapshotContractBackend['open']>[0]) => Promise<SessionStore>;
+
+/** The cases on forks, malformed offsets, concurrent puts and retention (inside the contract's describe). */
+function forkAndRaceCases(open: OpenStore): void {
+  it('a fork does not inherit its source\'s snapshot; a malformed offset is invalid-offset', async () => {
+    const store = await open();
+    const tails = await withEntries(store, 'src', 2);
+    expect(await store.putSnapshot('src', { offset: tails[1]!, data: enc('src') })).toBe('stored');
+    expect((await store.create('fork', { fork: { source: 'src', offset: tails[1]! } })).status).toBe('created');
+    expect(await store.getSnapshot('fork')).toEqual({ status: 'none' });
+    expect(await store.putSnapshot('fork', { offset: 'not-an-offset', data: enc('x') })).toBe('invalid-offset');
+    const r = await store.getSnapshot('src');
+    expect(r.status === 'ok' && dec(r.snapshot.data)).toBe('src');
+  });
+
+  it('keeps the newest of concurrent puts', async () => {
+    const store = await open();
+    const tails = await withEntries(store, 's1', 4);
+    const outcomes = await Promise.all(tails.map((offset, i) => store.putSnapshot('s1', { offset, data: enc(`at ${i}`) })));
+    expect(outcomes).toContain('stored');
+    const r = await store.getSnapshot('s1');
+    expect(r.status === 'ok' && [r.snapshot.offset, dec(r.snapshot.data)]).toEqual([tails[3], 'at 3']);
+  });
+
+  it('retention never drops entries the snapshot does not cover', async () => {
+    const store = await open({ retention: { maxEvents: 2 } });
+    const tails = await withEntries(store, 's1', 3);
+    await store.putSnapshot('s1', { offset: tails[0]!, data: enc('after entry 0') });
+    for (let i = 0; i < 5; i++) await store.append('s1', { entries: [enc('{"type":"y"}')] });
+    const r = await store.read('s1', { from: tails[0]! });
+    expect(r.status).toBe('ok');
+    if (r.status === 'ok') expect(r.entries.length).toBe(7);
+    const older = await store.read('s1', { from: '-1' });
+    expect(older.status === 'ok' && older.entries[0]?.offset).toBe(tails[0]);
+  });
+}
+
 /**
  * Register the snapshot cases for one store (at the top level of a test file).
  * @example
@@ -97,16 +134,6 @@ export function runSnapshotContract(name: string, makeBackend: () => SnapshotCon
       expect(await store.getSnapshot('s1')).toEqual({ status: 'none' });
     });
 
-    it('retention never drops entries the snapshot does not cover', async () => {
-      const store = await open({ retention: { maxEvents: 2 } });
-      const tails = await withEntries(store, 's1', 3);
-      await store.putSnapshot('s1', { offset: tails[0]!, data: enc('after entry 0') });
-      for (let i = 0; i < 5; i++) await store.append('s1', { entries: [enc('{"type":"y"}')] });
-      const r = await store.read('s1', { from: tails[0]! });
-      expect(r.status).toBe('ok');
-      if (r.status === 'ok') expect(r.entries.length).toBe(7);
-      const older = await store.read('s1', { from: '-1' });
-      expect(older.status === 'ok' && older.entries[0]?.offset).toBe(tails[0]);
-    });
+    forkAndRaceCases(open);
   });
 }
