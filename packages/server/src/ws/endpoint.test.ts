@@ -126,6 +126,10 @@ describe('WebSocket endpoint', () => {
       [{ kind: 'append', ref: 9, session: 'other', event: { type: 'x' } }, 'bad-request', { ref: 9 }], // not subscribed
       [{ kind: 'append', ref: 10, session: 'ok', event: { type: 'prompt', turnId: 't' } }, 'invalid-event', { ref: 10 }],
       [{ kind: 'subscribe', sub: 4, session: 'missing', offset: '-1' }, 'not-found', { sub: 4 }],
+      [{ kind: 'subscribe', sub: 5, session: '__sessions', offset: '-1' }, 'bad-request', { sub: 5 }], // the reserved session index
+      [{ kind: 'create', ref: 11, session: '__evil' }, 'bad-request', { ref: 11 }],
+      [{ kind: 'create', ref: 12, session: '../x' }, 'bad-request', { ref: 12 }],
+      [{ kind: 'create', ref: 13, session: 'x'.repeat(600) }, 'bad-request', { ref: 13 }],
     ];
     for (const [frame, code, ids] of bad) {
       c.send(frame);

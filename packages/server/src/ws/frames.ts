@@ -2,6 +2,7 @@ import { parseBeatValue } from '../presence';
 import type { WsClientFrame, WsProducer } from '@durable-session/core';
 import { SessionServerError } from '../errors';
 import { isReadableOffset } from '../offsets';
+import { pathOf, streamIdOf } from '../protocol/routes';
 
 /** A frame that could not be accepted, with whatever identified it (so the error reaches its owner). */
 export class FrameError extends SessionServerError {
@@ -86,6 +87,8 @@ function id(value: Record<string, unknown>, name: 'ref' | 'sub'): number {
 function session(value: Record<string, unknown>): string {
   const v = value.session;
   if (typeof v !== 'string' || v === '') throw bad('"session" must be a non-empty string');
+  // The same ids as over HTTP: no reserved `__` streams (the session index), no `.`/`..` segments, at most 512 characters.
+  if (streamIdOf(pathOf(v, '/'), '/') !== v) throw bad(`"session" is not a session id: ${v.slice(0, 64)}`);
   return v;
 }
 
