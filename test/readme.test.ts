@@ -3,13 +3,14 @@
  * against the built packages (npm test builds them first). The client example talks to a
  * freshly started `durable-session-server --demo-agent`, then to the README's own server example.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { startCli } from './support/cli';
+import { readmeExample, runExampleCode, type RunningExample } from './support/readme';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let cli: { url: string; process: ChildProcess };
@@ -25,35 +26,13 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The fenced block right after `<!-- readme-example: NAME -->`. */
-function example(name: string): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const match = new RegExp(`<!-- readme-example: ${name} -->\\s*\`\`\`\\w*\\n([\\s\\S]*?)\`\`\``).exec(readme);
-  if (!match?.[1]) throw new Error(`README.md has no example named ${name}`);
-  return match[1];
-}
+const example = readmeExample;
 
-/** Run a README example as an .mjs file; resolves with its exit code and output. */
-function runExample(name: string, url: string, until?: RegExp): { done: Promise<{ code: number | null; out: string }>; stop(): void } {
-  const file = join(dir, `${name}.mjs`);
+/** Run a README example against `url` (the CLI's, or the server example's). */
+function runExample(name: string, url: string, until?: RegExp): RunningExample {
   const socketUrl = url.replace(/^http/, 'ws');
-  writeFileSync(file, example(name).replaceAll('http://127.0.0.1:4437', url).replaceAll('ws://127.0.0.1:4437', socketUrl).replace('port: 4437', 'port: 0'));
-  const run = spawn(process.execPath, [file], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const timer = setTimeout(() => run.kill('SIGKILL'), 30_000);
-  const done = new Promise<{ code: number | null; out: string }>((resolve) => {
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (until?.test(out)) resolve({ code: null, out });
-    };
-    run.stdout.on('data', onData);
-    run.stderr.on('data', onData);
-    run.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
-  return { done, stop: () => run.kill('SIGTERM') };
+  const code = example(name).replaceAll('http://127.0.0.1:4437', url).replaceAll('ws://127.0.0.1:4437', socketUrl).replace('port: 4437', 'port: 0');
+  return runExampleCode(dir, name, code, until);
 }
 
 it('runs the client example against the CLI demo agent', async () => {

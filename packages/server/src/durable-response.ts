@@ -5,6 +5,7 @@ import { reportToConsole } from './report';
 import type { SessionHost } from './host';
 import type { TurnWriter } from './turn';
 import { authorizeRequest, type Authorize } from './protocol/config';
+import { fromWebRequest } from './protocol/web';
 import type { SessionStore } from './store';
 
 
@@ -314,7 +315,7 @@ async function* texts(body: UpstreamBody, signal: AbortSignal): AsyncGenerator<s
 async function authorizeAnswer(authorize: Authorize | undefined, request: Request | undefined, sessionId: string): Promise<void> {
   if (authorize === undefined) return;
   if (request === undefined) throw new SessionServerError('forbidden', 'durableResponse needs options.request when the server has an authorize hook');
-  await authorizeRequest({ authorize }, request, sessionId, 'append');
+  await authorizeRequest({ authorize }, fromWebRequest(request), sessionId, 'append');
 }
 
 function messageOf(error: unknown): string {

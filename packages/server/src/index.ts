@@ -3,7 +3,9 @@
  *
  * - {@link createSessionServer}: the Durable Streams HTTP surface (`/v1/stream/<sessionId>`)
  *   as a Web-standard `(Request) => Promise<Response>`, plus the agent API (`host`).
- * - {@link listen}: serve that handler, and the WebSocket endpoint (`server.upgrade`), on node:http.
+ * - {@link toNodeHandler} (`server.nodeHandler`): the same surface as a node-native
+ *   `(req, res, next?)` handler for node:http, Express, Fastify and Koa.
+ * - {@link listen}: serve it, and the WebSocket endpoint (`server.upgrade`), on node:http.
  * - `host.onPrompt(handler)` / `host.session(id).startTurn()`: agents write turns; a `cancel`
  *   aborts the turn's `AbortSignal`, `steer`s arrive on `turn.steers`.
  * - {@link SessionStore}: the storage seam; {@link memoryStore} is the embedded default.
@@ -12,7 +14,10 @@
 export { createSessionServer } from './server';
 export type { SessionServer, SessionServerOptions } from './server';
 export { listen } from './listen';
-export type { ListenOptions, ListeningServer, Servable, UpgradeHandler } from './listen';
+export type { ListenOptions, ListeningServer } from './listen';
+export { toNodeHandler } from './node-handler';
+export type { Servable, ToNodeHandlerOptions, UpgradeHandler } from './node-handler';
+export type { NodeHandler, NodeHandlerOptions } from './protocol/node-handler';
 export { createWebSocketEndpoint } from './ws/endpoint';
 export type { WebSocketEndpoint, WebSocketOptions } from './ws/endpoint';
 
@@ -30,7 +35,7 @@ export { DURABLE_FETCH_HEADERS } from '@durable-session/core';
 export type { DemoAgentOptions } from './demo-agent';
 
 export { createProtocolHandler } from './protocol/handler';
-export type { ProtocolHandlerOptions } from './protocol/handler';
+export type { ProtocolHandlerOptions, WebHandler } from './protocol/handler';
 export type { AuthGrant, Authorize, AuthorizeContext, AuthorizedEvent, SessionAction, SessionRole } from './protocol/config';
 export type { CorsOrigin } from './protocol/headers';
 

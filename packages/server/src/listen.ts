@@ -1,23 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { reportToConsole } from './report';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-
-/**
- * A node:http `upgrade` listener that returns `true` when it took the socket
- * (`SessionServer.upgrade`).
- * @example
- * const upgrade: UpgradeHandler = (request, socket, head) => server.upgrade(request, socket, head);
- */
-export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
-
-/**
- * What {@link listen} serves: a Web-standard handler, or a session server (its `handler` and
- * its WebSocket `upgrade`).
- * @example
- * await listen(createSessionServer(), { port: 0 });
- */
-export type Servable = ((request: Request) => Promise<Response>) | { handler: (request: Request) => Promise<Response>; upgrade?: UpgradeHandler };
+import { toNodeHandler, type Servable, type UpgradeHandler } from './node-handler';
+import { reportToConsole } from './report';
 
 /**
  * Options of {@link listen}.
@@ -29,7 +14,7 @@ export interface ListenOptions {
   port?: number;
   /** Interface to bind. Default `127.0.0.1`. */
   host?: string;
-  /** Unexpected failures while writing responses. Default `console.error`. */
+  /** Failures of a Web handler that is not a session server's (those go to the server's `onError`). Default `console.error`. */
   onError?: (error: unknown) => void;
   /** Serve WebSocket upgrades (default: the session server's `upgrade`); others are answered 404. */
   upgrade?: UpgradeHandler;
@@ -63,54 +48,24 @@ export interface ListeningServer {
   close(): Promise<void>;
 }
 
-/** The parts of RequestInit that Node's fetch needs for a streamed request body. */
-interface StreamingRequestInit extends RequestInit {
-  duplex: 'half';
-}
-
 /**
- * Serve a Web-standard handler (`(Request) => Promise<Response>`) on node:http, or a session
- * server: its HTTP handler and its WebSocket endpoint on the same port.
- * Responses are streamed (SSE flushes as it goes); a client that disconnects aborts its
- * `request.signal`.
+ * Serve a session server on node:http: its HTTP surface through its node-native handler
+ * ({@link toNodeHandler}: no Web `Request`/`Response` per call) and its WebSocket endpoint, on
+ * the same port. Any other Web-standard handler (`(Request) => Promise<Response>`) is bridged.
+ * Responses are streamed (SSE flushes as it goes); a client that disconnects ends its live reads.
  * @example
  * const server = createSessionServer();
  * const running = await listen(server, { port: 0 }); // HTTP, and WebSockets at /v1/socket
  * await fetch(`${running.url}/v1/stream/chat-1`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
  */
 export async function listen(servable: Servable, options: ListenOptions = {}): Promise<ListeningServer> {
-  const handler = typeof servable === 'function' ? servable : servable.handler;
   const upgrade = options.upgrade ?? (typeof servable === 'function' ? undefined : servable.upgrade);
-  const onError = options.onError ?? reportToConsole;
-  const inFlight = new Set<AbortController>();
   const requestTimeout = options.requestTimeoutMs ?? 30_000;
-  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+  const handler = toNodeHandler(servable, { writeTimeoutMs: options.writeTimeoutMs ?? 30_000, onError: options.onError ?? reportToConsole });
   // Node closes idle keep-alive sockets after 5 s, which races clients (undici among them) that
   // reuse a socket near that limit ("other side closed"). Idle sockets live 65 s instead.
   const timeouts = { requestTimeout, headersTimeout: Math.min(20_000, requestTimeout), keepAliveTimeout: 65_000, connectionsCheckingInterval: 1000 };
-  const server = createServer(timeouts, (req, res) => {
-    if (req.url?.startsWith('/') !== true) {
-      // An absolute-form target (`GET http://other/ HTTP/1.1`) or `*`: not ours to serve.
-      res.writeHead(400, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'bad-request', message: 'the request target must be a path' } }));
-      return;
-    }
-    const controller = new AbortController();
-    inFlight.add(controller);
-    res.on('close', () => {
-      inFlight.delete(controller);
-      if (!res.writableFinished) controller.abort();
-    });
-    serve(handler, req, res, controller.signal, writeTimeoutMs).catch((error: unknown) => {
-      onError(error);
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'internal', message: 'internal server error' } }));
-      } else {
-        res.destroy();
-      }
-    });
-  });
+  const server = createServer(timeouts, (req, res) => handler(req, res));
   const upgraded = serveUpgrades(server, upgrade);
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
@@ -130,9 +85,8 @@ export async function listen(servable: Servable, options: ListenOptions = {}): P
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error === undefined ? resolve() : reject(error)));
-        for (const controller of inFlight) controller.abort();
         server.closeIdleConnections();
-        // Give aborted live reads a moment to end their responses, then cut what is left.
+        // Give requests in flight a moment to finish, then cut what is left (live reads end with their connection).
         setTimeout(() => {
           server.closeAllConnections();
           for (const socket of upgraded) socket.destroy();
@@ -156,110 +110,4 @@ function serveUpgrades(server: Server, upgrade: UpgradeHandler | undefined): Set
     socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   return sockets;
-}
-
-async function serve(
-  handler: (request: Request) => Promise<Response>,
-  req: IncomingMessage,
-  res: ServerResponse,
-  signal: AbortSignal,
-  writeTimeoutMs: number,
-): Promise<void> {
-  const { request, drain } = toRequest(req, signal);
-  // Whatever the handler left unread (an early 404/413) is drained, so the connection stays usable.
-  res.on('finish', drain);
-  const response = await handler(request);
-  res.statusCode = response.status;
-  response.headers.forEach((value, name) => {
-    if (name !== 'set-cookie') res.setHeader(name, value);
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  if (response.body === null || req.method === 'HEAD') {
-    await response.body?.cancel();
-    res.end();
-    return;
-  }
-  if (response.headers.get('content-type') === 'text/event-stream') res.flushHeaders();
-  const reader = response.body.getReader();
-  res.on('close', () => {
-    if (!res.writableFinished) reader.cancel().catch(() => undefined); // the client is gone; nothing to report
-  });
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (res.destroyed) return;
-    if (!res.write(value)) await drained(res, writeTimeoutMs);
-  }
-  res.end();
-}
-
-/** Resolve once `res` drained or closed; cut the connection when it did not drain in `timeoutMs`. */
-function drained(res: ServerResponse, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => res.destroy(), timeoutMs); // a reader that does not read: 'close' follows
-    const done = (): void => {
-      clearTimeout(timer);
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
-}
-
-/** An IncomingMessage as a Web `Request` whose body streams from the socket. */
-function toRequest(req: IncomingMessage, signal: AbortSignal): { request: Request; drain: () => void } {
-  const host = req.headers.host ?? 'localhost';
-  const url = `http://${host}${req.url ?? '/'}`;
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
-    else headers.set(name, value);
-  }
-  const method = req.method ?? 'GET';
-  const init: StreamingRequestInit = { method, headers, signal, duplex: 'half' };
-  if (method === 'GET' || method === 'HEAD') return { request: new Request(url, init), drain: () => req.resume() };
-  const body = bodyStream(req);
-  init.body = body.stream;
-  return { request: new Request(url, init), drain: body.drain };
-}
-
-/**
- * The request body as a ReadableStream with backpressure. Cancelling it (or `drain()`)
- * discards the rest instead of destroying the socket, so an early answer (413) still
- * reaches the client.
- */
-function bodyStream(req: IncomingMessage): { stream: ReadableStream<Uint8Array>; drain: () => void } {
-  let finished = false;
-  const drain = (): void => {
-    finished = true;
-    req.resume();
-  };
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on('data', (chunk: Buffer) => {
-        if (finished) return;
-        controller.enqueue(new Uint8Array(chunk)); // a copy: stored entries must not share Node's buffers
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      });
-      req.on('end', () => {
-        if (finished) return;
-        finished = true;
-        controller.close();
-      });
-      req.on('error', (error) => {
-        if (finished) return;
-        finished = true;
-        controller.error(error);
-      });
-    },
-    pull() {
-      if (!finished) req.resume();
-    },
-    cancel: drain,
-  });
-  return { stream, drain };
 }

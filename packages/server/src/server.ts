@@ -4,7 +4,9 @@ import { createSessionHost, type SessionHost } from './host';
 import { memoryStore } from './memory-store';
 import { reportToConsole } from './report';
 import type { Authorize } from './protocol/config';
-import { createProtocolHandler, type ProtocolHandlerOptions } from './protocol/handler';
+import { createProtocolHandler, type ProtocolHandlerOptions, type WebHandler } from './protocol/handler';
+import type { NodeHandler } from './protocol/node-handler';
+import { toNodeHandler } from './node-handler';
 import { PresenceRegistry } from './presence';
 import type { SessionStore } from './store';
 import { createWebSocketEndpoint, type WebSocketEndpoint, type WebSocketOptions } from './ws/endpoint';
@@ -37,8 +39,13 @@ export interface SessionServerOptions extends Omit<ProtocolHandlerOptions, 'stor
  * const running = await listen(server, { port: 0 }); // HTTP and the WebSocket
  */
 export interface SessionServer {
-  /** `(Request) => Promise<Response>`: mount it in node:http ({@link listen}), Express, Hono, Next.js… */
-  readonly handler: (request: Request) => Promise<Response>;
+  /** The Web-standard `(Request) => Promise<Response>`: for Hono, Next.js route handlers, Bun, Deno. */
+  readonly handler: WebHandler;
+  /**
+   * The node-native `(req, res, next?) => void` over the same config: for node:http, Express,
+   * Fastify, Koa (see `toNodeHandler`); {@link listen} uses it.
+   */
+  readonly nodeHandler: NodeHandler;
   /** The agent API: `host.session(id).startTurn()`, `host.onPrompt(handler)`. */
   readonly host: SessionHost;
   readonly store: SessionStore;
@@ -93,6 +100,7 @@ export function createSessionServer(options: SessionServerOptions = {}): Session
   let closing: Promise<void> | undefined;
   return {
     handler,
+    nodeHandler: toNodeHandler(handler),
     host,
     store,
     websocket,

@@ -2,11 +2,11 @@ import { appendToSession, authorizedEvents, prepareEvents, type AppendRequest } 
 import { isValidContentType, modeOf } from '../content-type';
 import { SessionServerError, type SessionServerErrorCode } from '../errors';
 import type { AppendOutcome, ProducerTuple } from '../store';
-import { readRequestBody } from './body';
 import { authorizeRequest, positionHeaders, type HandlerConfig } from './config';
 import { H, isTrue } from './headers';
 import { parseJsonMessages } from './json-body';
 import { emptyResponse, errorResponse } from './responses';
+import type { ProtocolRequest, ProtocolResponse } from './exchange';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d*)$/;
 
@@ -27,14 +27,13 @@ export interface AppendInput {
  * POST: append (JSON mode: an array appends each element), close, or both, atomically.
  * The body is read and parsed here; everything else is {@link appendFromInput}'s.
  */
-export async function handleAppend(request: Request, id: string, config: HandlerConfig): Promise<Response> {
-  const headers = request.headers;
-  const close = isTrue(headers.get(H.closed));
-  const producer = parseProducer(headers);
-  const streamSeq = headers.get(H.seq) ?? undefined;
+export async function handleAppend(request: ProtocolRequest, id: string, config: HandlerConfig): Promise<ProtocolResponse> {
+  const close = isTrue(request.header(H.closed));
+  const producer = parseProducer(request);
+  const streamSeq = request.header(H.seq) ?? undefined;
   if (streamSeq === '') throw new SessionServerError('bad-request', 'Stream-Seq must not be empty');
-  const body = await readRequestBody(request, config.maxBodyBytes, config.bodyTimeoutMs);
-  const contentType = body.byteLength === 0 ? undefined : (headers.get('content-type') ?? undefined);
+  const body = await request.body(config.maxBodyBytes, config.bodyTimeoutMs);
+  const contentType = body.byteLength === 0 ? undefined : (request.header('content-type') ?? undefined);
   if (body.byteLength === 0 && !close) {
     throw new SessionServerError('empty-body', 'an append needs a body (an empty body is only valid with Stream-Closed: true)');
   }
@@ -57,7 +56,7 @@ export async function handleAppend(request: Request, id: string, config: Handler
  * events), then the store's append through {@link appendToSession}. HTTP and the WebSocket
  * endpoint both go through it. Throws a {@link SessionServerError} for a refused request.
  */
-export async function appendFromInput(config: HandlerConfig, request: Request, id: string, input: AppendInput): Promise<AppendOutcome> {
+export async function appendFromInput(config: HandlerConfig, request: ProtocolRequest, id: string, input: AppendInput): Promise<AppendOutcome> {
   const { close } = input;
   const json = input.body !== undefined && 'values' in input.body;
   const events = input.body !== undefined && 'values' in input.body
@@ -80,7 +79,7 @@ export async function appendFromInput(config: HandlerConfig, request: Request, i
 }
 
 /** The HTTP answer to an append's outcome (`withProducer`: 200 with the producer headers). */
-function appendResponse(id: string, outcome: AppendOutcome, withProducer: boolean): Response {
+function appendResponse(id: string, outcome: AppendOutcome, withProducer: boolean): ProtocolResponse {
   if (!isAccepted(outcome)) {
     const refusal = appendRefusal(id, outcome);
     return errorResponse(refusal.code, refusal.message, refusal.headers);
@@ -139,10 +138,10 @@ export function appendRefusal(id: string, outcome: Exclude<AppendOutcome, Accept
 }
 
 /** `Producer-Id`, `Producer-Epoch`, `Producer-Seq`: all three or none (400). */
-function parseProducer(headers: Headers): ProducerTuple | undefined {
-  const id = headers.get(H.producerId);
-  const epoch = headers.get(H.producerEpoch);
-  const seq = headers.get(H.producerSeq);
+function parseProducer(request: ProtocolRequest): ProducerTuple | undefined {
+  const id = request.header(H.producerId);
+  const epoch = request.header(H.producerEpoch);
+  const seq = request.header(H.producerSeq);
   if (id === null && epoch === null && seq === null) return undefined;
   if (id === null || epoch === null || seq === null) {
     throw new SessionServerError('bad-request', 'Producer-Id, Producer-Epoch and Producer-Seq go together');

@@ -4,6 +4,7 @@ import type { ReadOptions, SessionStore, StreamInfo } from '../store';
 import type { EventAction } from '../validate-events';
 import type { CorsOrigin } from './headers';
 import type { PresenceRegistry } from '../presence';
+import type { ProtocolRequest } from './exchange';
 
 /**
  * What a request wants to do with a session, as passed to `authorize`: `read` (GET, HEAD),
@@ -127,13 +128,13 @@ export interface HandlerConfig {
 /** Ask `authorize`; throw the refusal, or return who the caller is. */
 export async function authorizeRequest(
   config: { authorize: Authorize | undefined },
-  request: Request,
+  request: ProtocolRequest,
   sessionId: string,
   action: SessionAction,
   events: readonly AuthorizedEvent[] = [],
 ): Promise<Caller> {
   if (config.authorize === undefined) return ANONYMOUS;
-  const verdict = await config.authorize(request, { sessionId, action, events });
+  const verdict = await config.authorize(request.web(), { sessionId, action, events });
   if (verdict === false) throw new SessionServerError('forbidden', `not allowed to ${action} session ${sessionId}`);
   const grant: AuthGrant = typeof verdict === 'object' && verdict !== null ? verdict : {};
   const caller: Caller = {

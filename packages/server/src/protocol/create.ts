@@ -3,32 +3,31 @@ import { SessionServerError } from '../errors';
 import { parseOffset } from '../offsets';
 import type { CreateStreamOptions } from '../store';
 import { authorizedEvents, checkCaller, prepareEvents } from '../append-path';
-import { readRequestBody } from './body';
 import { authorizeRequest, requireStream, type HandlerConfig } from './config';
 import { H, isTrue } from './headers';
 import { parseJsonMessages } from './json-body';
 import { emptyResponse, errorResponse, utf8 } from './responses';
+import type { ProtocolRequest, ProtocolResponse } from './exchange';
 import { streamIdOf } from './routes';
 
 const NON_NEGATIVE_INTEGER = /^(0|[1-9]\d*)$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** PUT: create a stream (idempotent), optionally closed, with initial data, or as a fork. */
-export async function handleCreate(request: Request, id: string, config: HandlerConfig): Promise<Response> {
-  const headers = request.headers;
-  const contentType = headers.get('content-type') ?? undefined;
+export async function handleCreate(request: ProtocolRequest, id: string, config: HandlerConfig): Promise<ProtocolResponse> {
+  const contentType = request.header('content-type') ?? undefined;
   if (contentType !== undefined && !isValidContentType(contentType)) throw badRequest(`invalid Content-Type: ${contentType}`);
 
-  const ttl = headers.get(H.ttl);
-  const expiresAt = headers.get(H.expiresAt);
+  const ttl = request.header(H.ttl);
+  const expiresAt = request.header(H.expiresAt);
   if (ttl !== null && expiresAt !== null) throw badRequest('Stream-TTL and Stream-Expires-At are mutually exclusive');
   if (ttl !== null && !NON_NEGATIVE_INTEGER.test(ttl)) throw badRequest(`invalid Stream-TTL: ${ttl}`);
   if (expiresAt !== null && (!RFC3339.test(expiresAt) || Number.isNaN(Date.parse(expiresAt)))) {
     throw badRequest(`invalid Stream-Expires-At: ${expiresAt}`);
   }
 
-  const fork = parseForkHeaders(headers, config);
-  const body = await readRequestBody(request, config.maxBodyBytes, config.bodyTimeoutMs);
+  const fork = parseForkHeaders(request, config);
+  const body = await request.body(config.maxBodyBytes, config.bodyTimeoutMs);
   // Parsed before `authorize` (which sees the events) when the request says JSON; a fork
   // without Content-Type inherits its source's type, known only after authorizing the fork.
   let values = contentType !== undefined && modeOf(contentType) === 'json' ? jsonValues(body, config) : undefined;
@@ -39,7 +38,7 @@ export async function handleCreate(request: Request, id: string, config: Handler
   if (values === undefined && modeOf(effectiveType) === 'json') values = jsonValues(body, config);
   if (values !== undefined) checkCaller(caller, values);
   const entries = values === undefined ? (body.byteLength === 0 ? [] : [body]) : values.map((v) => utf8(JSON.stringify(v)));
-  const options: CreateStreamOptions = { closed: isTrue(headers.get(H.closed)), entries };
+  const options: CreateStreamOptions = { closed: isTrue(request.header(H.closed)), entries };
   if (contentType !== undefined) options.contentType = contentType;
   if (ttl !== null) options.ttlSeconds = Number(ttl);
   if (expiresAt !== null) options.expiresAt = expiresAt;
@@ -61,7 +60,7 @@ export async function handleCreate(request: Request, id: string, config: Handler
         }
       }
       if (outcome.status === 'exists') return emptyResponse(200, responseHeaders);
-      const location = new URL(request.url);
+      const location = new URL(request.url.href);
       location.search = '';
       responseHeaders.location = location.href;
       return emptyResponse(201, responseHeaders);
@@ -75,10 +74,10 @@ export async function handleCreate(request: Request, id: string, config: Handler
   }
 }
 
-function parseForkHeaders(headers: Headers, config: HandlerConfig): CreateStreamOptions['fork'] {
-  const from = headers.get(H.forkedFrom);
-  const offset = headers.get(H.forkOffset);
-  const subOffset = headers.get(H.forkSubOffset);
+function parseForkHeaders(request: ProtocolRequest, config: HandlerConfig): CreateStreamOptions['fork'] {
+  const from = request.header(H.forkedFrom);
+  const offset = request.header(H.forkOffset);
+  const subOffset = request.header(H.forkSubOffset);
   if (from === null) {
     if (offset !== null || subOffset !== null) throw badRequest('Stream-Fork-Offset and Stream-Fork-Sub-Offset require Stream-Forked-From');
     return undefined;

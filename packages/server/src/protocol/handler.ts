@@ -1,16 +1,12 @@
-import { SessionServerError } from '../errors';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PresenceRegistry } from '../presence';
 import { reportToConsole } from '../report';
 import type { SessionStore, StreamInfo } from '../store';
-import { handleAppend } from './append';
 import type { Authorize, HandlerConfig } from './config';
-import { handleCreate } from './create';
-import { addCommonHeaders, type CorsOrigin } from './headers';
-import { handleDelete, handleHead } from './meta';
-import { handleRead } from './read';
-import { emptyResponse, errorResponse, responseForError } from './responses';
-import { streamIdOf } from './routes';
-import { handlePresence } from './presence-route';
-import { PresenceRegistry } from '../presence';
+import type { CorsOrigin } from './headers';
+import { nodeHandlerFactory, type NodeHandler, type NodeHandlerOptions } from './node-handler';
+import { serveProtocol } from './serve';
+import { fromWebRequest, toWebResponse } from './web';
 
 /**
  * Options of the Durable Streams HTTP handler (see `createSessionServer`).
@@ -72,26 +68,45 @@ export interface ProtocolHandlerOptions {
 }
 
 /**
+ * The Web-standard handler: `(Request) => Promise<Response>`.
+ * @example
+ * const handler: WebHandler = createProtocolHandler({ store: memoryStore() });
+ */
+export type WebHandler = (request: Request) => Promise<Response>;
+
+/**
  * The Web-standard `(Request) => Promise<Response>` serving the Durable Streams protocol
  * on `basePath`. Never throws: every failure becomes an error response with a JSON body
- * `{ "error": { "code", "message" } }`.
+ * `{ "error": { "code", "message" } }`. For node:http, Express, Fastify and Koa use the
+ * node-native handler instead (`toNodeHandler`): it serves `IncomingMessage`/`ServerResponse`
+ * without building a `Request` per call. Called by Express or Connect as `(req, res, next)`,
+ * this handler hands the call to that node-native handler itself.
  * @example
  * const handler = createProtocolHandler({ store: memoryStore() });
  * const res = await handler(new Request('http://localhost/v1/stream/chat-1', { method: 'PUT', headers: { 'content-type': 'application/json' } }));
  */
-export function createProtocolHandler(options: ProtocolHandlerOptions): (request: Request) => Promise<Response> {
+export function createProtocolHandler(options: ProtocolHandlerOptions): WebHandler {
   const config = resolveConfig(options);
-  return async (request) => {
-    let response: Response;
-    try {
-      response = await route(request, config);
-    } catch (error) {
-      if (!SessionServerError.isInstance(error) || error.status >= 500) config.onError(error);
-      response = responseForError(error);
+  const node = nodeHandlerFactory(config);
+  const fallback = node({});
+  const handler = (request: Request, ...rest: [ServerResponse?, ((error?: unknown) => void)?]): Promise<Response> => {
+    const [res, next] = rest;
+    if (res !== undefined && !(request instanceof Request)) {
+      fallback(request as unknown as IncomingMessage, res, next); // node:http's (req, res, next), e.g. app.all(path, server.handler)
+      return Promise.resolve(undefined as unknown as Response); // node:http callers ignore what is returned
     }
-    addCommonHeaders(response.headers, request, config.cors, request.method === 'OPTIONS');
-    return response;
+    return serveProtocol(fromWebRequest(request), config).then(toWebResponse);
   };
+  nodeFactories.set(handler, node);
+  return handler;
+}
+
+/** Each protocol handler's node-native twin, over the same config (`toNodeHandler`, `listen`). */
+const nodeFactories = new WeakMap<WebHandler, (options: NodeHandlerOptions) => NodeHandler>();
+
+/** The node-native handler factory of a handler made by {@link createProtocolHandler}, if it is one. */
+export function nodeFactoryOf(handler: WebHandler): ((options: NodeHandlerOptions) => NodeHandler) | undefined {
+  return nodeFactories.get(handler);
 }
 
 /** The handler's options with their defaults: one config for every transport (HTTP, WebSocket). */
@@ -121,26 +136,3 @@ export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
   };
 }
 
-async function route(request: Request, config: HandlerConfig): Promise<Response> {
-  if (request.method === 'OPTIONS') return emptyResponse(204);
-  const url = new URL(request.url);
-  const id = streamIdOf(url.pathname, config.basePath);
-  if (id === undefined) return errorResponse('not-found', 'not a session URL');
-  if (request.method === 'POST' && config.sessionStreams && url.searchParams.has('presence')) return handlePresence(request, id, config);
-  switch (request.method) {
-    case 'PUT':
-      return handleCreate(request, id, config);
-    case 'POST':
-      return handleAppend(request, id, config);
-    case 'GET':
-      return handleRead(request, id, config);
-    case 'HEAD':
-      return handleHead(request, id, config);
-    case 'DELETE':
-      return handleDelete(request, id, config);
-    default:
-      return errorResponse('method-not-allowed', `method ${request.method} is not allowed`, {
-        allow: 'GET, HEAD, POST, PUT, DELETE, OPTIONS',
-      });
-  }
-}

@@ -49,31 +49,40 @@ const EXPOSED_HEADERS = [
  */
 export type CorsOrigin = '*' | readonly string[] | ((origin: string) => boolean) | false;
 
+/** What every response carries: nothing served may run script on this origin (see {@link commonHeaders}). */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "sandbox; default-src 'none'; frame-ancestors 'none'",
+  'cross-origin-resource-policy': 'cross-origin',
+};
+const ANY_ORIGIN: Readonly<Record<string, string>> = { ...SECURITY_HEADERS, 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED_HEADERS };
+
 /**
- * Add the headers every response carries: browser security headers and CORS. Streams may
+ * The headers every response carries: browser security headers and CORS. Streams may
  * have any content type (the protocol stores what clients give), so nothing served may run
  * script on this origin: `Content-Security-Policy: sandbox` makes a document opened from
  * here a unique opaque origin without scripts, `default-src 'none'` blocks what it would
  * load, and `nosniff` keeps browsers from guessing a more dangerous type.
+ * `header` reads the request's headers (lower-case names).
  */
-export function addCommonHeaders(headers: Headers, request: Request, cors: CorsOrigin, preflight: boolean): void {
-  headers.set('x-content-type-options', 'nosniff');
-  headers.set('content-security-policy', "sandbox; default-src 'none'; frame-ancestors 'none'");
-  headers.set('cross-origin-resource-policy', 'cross-origin');
-  if (cors === false) return;
-  const origin = request.headers.get('origin');
+export function commonHeaders(header: (name: string) => string | null, cors: CorsOrigin, preflight: boolean): Readonly<Record<string, string>> {
+  if (cors === '*' && !preflight) return ANY_ORIGIN;
+  if (cors === false) return SECURITY_HEADERS;
+  const origin = header('origin');
   let allow: string | undefined;
   if (cors === '*') allow = '*';
   else if (origin !== null && (typeof cors === 'function' ? cors(origin) : cors.includes(origin))) allow = origin;
-  if (cors !== '*') headers.append('vary', 'origin');
-  if (allow === undefined) return;
-  headers.set('access-control-allow-origin', allow);
-  headers.set('access-control-expose-headers', EXPOSED_HEADERS);
+  const headers: Record<string, string> = { ...SECURITY_HEADERS };
+  if (cors !== '*') headers.vary = 'origin';
+  if (allow === undefined) return headers;
+  headers['access-control-allow-origin'] = allow;
+  headers['access-control-expose-headers'] = EXPOSED_HEADERS;
   if (preflight) {
-    headers.set('access-control-allow-methods', 'GET, HEAD, POST, PUT, DELETE, OPTIONS');
-    headers.set('access-control-allow-headers', request.headers.get('access-control-request-headers') ?? ALLOWED_REQUEST_HEADERS);
-    headers.set('access-control-max-age', '600');
+    headers['access-control-allow-methods'] = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';
+    headers['access-control-allow-headers'] = header('access-control-request-headers') ?? ALLOWED_REQUEST_HEADERS;
+    headers['access-control-max-age'] = '600';
   }
+  return headers;
 }
 
 /** Whether a presence header (`Stream-Closed`) is set: only the value `true`, case-insensitively. */

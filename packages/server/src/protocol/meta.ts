@@ -1,9 +1,10 @@
 import { authorizeRequest, notFound, positionHeaders, requireStream, type HandlerConfig } from './config';
 import { H } from './headers';
 import { emptyResponse, errorResponse } from './responses';
+import type { ProtocolRequest, ProtocolResponse } from './exchange';
 
 /** HEAD: metadata only (tail, closure, TTL/expiry). Does not reset the sliding TTL. */
-export async function handleHead(request: Request, id: string, config: HandlerConfig): Promise<Response> {
+export async function handleHead(request: ProtocolRequest, id: string, config: HandlerConfig): Promise<ProtocolResponse> {
   await authorizeRequest(config, request, id, 'read');
   const stream = await requireStream(config, id, false);
   const headers: Record<string, string> = {
@@ -17,7 +18,7 @@ export async function handleHead(request: Request, id: string, config: HandlerCo
 }
 
 /** DELETE: remove the stream (soft-delete while forks reference it). */
-export async function handleDelete(request: Request, id: string, config: HandlerConfig): Promise<Response> {
+export async function handleDelete(request: ProtocolRequest, id: string, config: HandlerConfig): Promise<ProtocolResponse> {
   await authorizeRequest(config, request, id, 'delete');
   const outcome = await config.store.delete(id);
   switch (outcome) {

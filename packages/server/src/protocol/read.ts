@@ -7,14 +7,15 @@ import { authorizeRequest, positionHeaders, readOrThrow, requireStream, type Han
 import { nextCursor } from './cursor';
 import { H } from './headers';
 import { emptyResponse, readBody } from './responses';
+import type { ProtocolRequest, ProtocolResponse } from './exchange';
 import { handleSnapshot } from './snapshot';
 import { acquireLiveReader, handleSse } from './sse';
 
 type OkRead = Extract<ReadOutcome, { status: 'ok' }>;
 
 /** GET: catch-up read, long-poll (`live=long-poll`) or SSE (`live=sse`). */
-export async function handleRead(request: Request, id: string, config: HandlerConfig): Promise<Response> {
-  const url = new URL(request.url);
+export async function handleRead(request: ProtocolRequest, id: string, config: HandlerConfig): Promise<ProtocolResponse> {
+  const url = request.url;
   if (url.searchParams.has('snapshot')) return handleSnapshot(request, id, config);
   const offsets = url.searchParams.getAll('offset');
   if (offsets.length > 1) throw invalidOffset('only one offset parameter is allowed');
@@ -42,7 +43,7 @@ export async function handleRead(request: Request, id: string, config: HandlerCo
 }
 
 /** Wait (without polling) until data arrives after `from`, the stream closes, or the timeout. */
-async function longPoll(request: Request, id: string, from: string, config: HandlerConfig, cursor: string | undefined): Promise<Response> {
+async function longPoll(request: ProtocolRequest, id: string, from: string, config: HandlerConfig, cursor: string | undefined): Promise<ProtocolResponse> {
   const release = acquireLiveReader(config, id);
   const wait = linkedAbort([request.signal], config.longPollTimeoutMs);
   try {
@@ -61,7 +62,7 @@ async function longPoll(request: Request, id: string, from: string, config: Hand
 }
 
 /** 200 with the data of a read, or 304 when the client's ETag matches. */
-function dataResponse(request: Request, read: OkRead, cursor: string | undefined): Response {
+function dataResponse(request: ProtocolRequest, read: OkRead, cursor: string | undefined): ProtocolResponse {
   const stream = read.stream;
   const start = read.entries[0]?.offset ?? read.next;
   const etag = `"${stream.instance}:${start}:${read.next}${read.closed ? ':c' : ''}"`;
@@ -76,31 +77,24 @@ function dataResponse(request: Request, read: OkRead, cursor: string | undefined
   if (cursor !== undefined) headers[H.cursor] = cursor;
   // A stored document opened by a browser is downloaded, never rendered on this origin.
   if (modeOf(stream.contentType) !== 'json') headers['content-disposition'] = 'attachment';
-  if (matchesEtag(request.headers.get('if-none-match'), etag)) return emptyResponse(304, headers);
+  if (matchesEtag(request.header('if-none-match'), etag)) return emptyResponse(304, headers);
   const body = readBody(
     read.entries.map((e) => e.data),
     modeOf(stream.contentType) === 'json',
   );
   headers['content-length'] = String(body.byteLength);
-  return new Response(body, { status: 200, headers });
+  return { status: 200, headers, body };
 }
 
 /** `offset=now` without `live`: the tail, no data (PROTOCOL.md §8). */
-function nowResponse(stream: StreamInfo): Response {
+function nowResponse(stream: StreamInfo): ProtocolResponse {
   const json = modeOf(stream.contentType) === 'json';
-  return new Response(json ? '[]' : null, {
-    status: 200,
-    headers: {
-      'content-type': stream.contentType,
-      ...positionHeaders(stream.tail, stream.closed),
-      [H.upToDate]: 'true',
-      'cache-control': 'no-store',
-    },
-  });
+  const headers = { 'content-type': stream.contentType, ...positionHeaders(stream.tail, stream.closed), [H.upToDate]: 'true', 'cache-control': 'no-store' };
+  return { status: 200, headers, body: json ? '[]' : null };
 }
 
 /** 204: no new data (timeout), or EOF when `closed`. */
-function timeoutResponse(tail: string, closed: boolean, cursor: string | undefined): Response {
+function timeoutResponse(tail: string, closed: boolean, cursor: string | undefined): ProtocolResponse {
   const headers: Record<string, string> = { ...positionHeaders(tail, closed), [H.upToDate]: 'true', 'cache-control': 'no-store' };
   if (!closed && cursor !== undefined) headers[H.cursor] = cursor;
   return emptyResponse(204, headers);

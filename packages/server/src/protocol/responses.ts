@@ -1,4 +1,5 @@
 import { SessionServerError, statusOfCode, type SessionServerErrorCode } from '../errors';
+import type { ProtocolResponse } from './exchange';
 
 /** The JSON body of every error response. */
 export interface ErrorBody {
@@ -9,23 +10,25 @@ export interface ErrorBody {
  * An error response: the code's status and `{ "error": { "code", "message" } }`.
  * `headers` adds protocol headers (e.g. `Stream-Closed` on a 409 for a closed stream).
  */
-export function errorResponse(code: SessionServerErrorCode, message: string, headers: Record<string, string> = {}): Response {
-  const body = utf8(JSON.stringify({ error: { code, message } } satisfies ErrorBody));
-  return new Response(body, {
-    status: statusOfCode(code),
-    headers: { 'content-type': 'application/json', 'content-length': String(body.byteLength), 'cache-control': 'no-store', ...headers },
-  });
+export function errorResponse(code: SessionServerErrorCode, message: string, headers: Record<string, string> = {}): ProtocolResponse {
+  return jsonResponse(statusOfCode(code), { error: { code, message } } satisfies ErrorBody, headers);
+}
+
+/** A JSON response that is never cached. */
+export function jsonResponse(status: number, value: unknown, headers: Record<string, string> = {}): ProtocolResponse {
+  const body = utf8(JSON.stringify(value));
+  return { status, headers: { 'content-type': 'application/json', 'content-length': String(body.byteLength), 'cache-control': 'no-store', ...headers }, body };
 }
 
 /** Turn a thrown value into a response (a {@link SessionServerError} keeps its code). */
-export function responseForError(error: unknown): Response {
+export function responseForError(error: unknown): ProtocolResponse {
   if (SessionServerError.isInstance(error)) return errorResponse(error.code, error.message);
   return errorResponse('internal', 'internal server error');
 }
 
 /** A response without body. */
-export function emptyResponse(status: number, headers: Record<string, string> = {}): Response {
-  return new Response(null, { status, headers });
+export function emptyResponse(status: number, headers: Record<string, string> = {}): ProtocolResponse {
+  return { status, headers, body: null };
 }
 
 const encoder = new TextEncoder();

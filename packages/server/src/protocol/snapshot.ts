@@ -2,7 +2,8 @@ import { DurableSessionError, pageOf, type SnapshotPage } from '@durable-session
 import { SessionServerError } from '../errors';
 import { foldedSession } from '../snapshots';
 import { authorizeRequest, type HandlerConfig } from './config';
-import { utf8 } from './responses';
+import { jsonResponse } from './responses';
+import type { ProtocolRequest, ProtocolResponse } from './exchange';
 
 /** Turns a snapshot page holds when the request does not say. */
 export const DEFAULT_PAGE_TURNS = 10;
@@ -12,8 +13,8 @@ export const DEFAULT_PAGE_TURNS = 10;
  * folded on the server (see `docs/snapshots.md`): the last `turns` turns (or the ones before
  * `before`) as JSON `{ offset, turns, older }`. Read from `offset` on to follow the log.
  */
-export async function handleSnapshot(request: Request, id: string, config: HandlerConfig): Promise<Response> {
-  const params = new URL(request.url).searchParams;
+export async function handleSnapshot(request: ProtocolRequest, id: string, config: HandlerConfig): Promise<ProtocolResponse> {
+  const params = request.url.searchParams;
   const turns = params.get('turns') === null ? DEFAULT_PAGE_TURNS : Number(params.get('turns'));
   if (!Number.isInteger(turns) || turns < 1) throw new SessionServerError('bad-request', 'turns must be a positive integer');
   const before = params.get('before') ?? undefined;
@@ -27,9 +28,5 @@ export async function handleSnapshot(request: Request, id: string, config: Handl
     if (DurableSessionError.isInstance(error)) throw new SessionServerError('bad-request', error.message);
     throw error;
   }
-  const body = utf8(JSON.stringify(page));
-  return new Response(body, {
-    status: 200,
-    headers: { 'content-type': 'application/json', 'content-length': String(body.byteLength), 'cache-control': 'no-store' },
-  });
+  return jsonResponse(200, page);
 }

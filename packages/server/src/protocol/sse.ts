@@ -5,7 +5,8 @@ import type { ReadOutcome, StoredEntry } from '../store';
 import { openRead, type HandlerConfig } from './config';
 import { nextCursor } from './cursor';
 import { H } from './headers';
-import { concatBytes, utf8 } from './responses';
+import { concatBytes } from './responses';
+import type { LiveBody, ProtocolRequest, ProtocolResponse } from './exchange';
 
 type OkRead = Extract<ReadOutcome, { status: 'ok' }>;
 type Encoding = 'json' | 'text' | 'base64';
@@ -16,7 +17,7 @@ type Encoding = 'json' | 'text' | 'base64';
  * the closing control event, when the client goes away, or after `sseMaxDurationMs`
  * (the client reconnects from the last offset). Comment lines keep idle connections alive.
  */
-export async function handleSse(request: Request, id: string, offset: string, config: HandlerConfig): Promise<Response> {
+export async function handleSse(request: ProtocolRequest, id: string, offset: string, config: HandlerConfig): Promise<ProtocolResponse> {
   const release = acquireLiveReader(config, id);
   try {
     return await openSse(request, id, offset, config, release);
@@ -46,80 +47,60 @@ export function acquireLiveReader(config: HandlerConfig, id: string): () => void
   };
 }
 
-async function openSse(request: Request, id: string, offset: string, config: HandlerConfig, release: () => void): Promise<Response> {
-  const clientCursor = new URL(request.url).searchParams.get('cursor');
+async function openSse(request: ProtocolRequest, id: string, offset: string, config: HandlerConfig, release: () => void): Promise<ProtocolResponse> {
+  const clientCursor = request.url.searchParams.get('cursor');
   // The first read happens before the response so that 404/410/400 are real statuses.
   const first = await openRead(config, id, offset, sseEventBytes(config));
   const contentType = first.stream.contentType;
   const mode: StreamMode = modeOf(contentType);
   const encoding: Encoding = mode === 'json' ? 'json' : isTextual(contentType) ? 'text' : 'base64';
-
   const stop = new AbortController();
   const lifetime = linkedAbort([request.signal, stop.signal], config.sseMaxDurationMs);
   const events = sseEvents(first, { id, config, encoding, clientCursor, signal: lifetime.signal });
-  let ended = false;
-  let out: ReadableStreamDefaultController<Uint8Array> | undefined;
-  const end = (): void => {
-    if (ended) return;
-    ended = true;
+  const headers: Record<string, string> = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
+  if (encoding === 'base64') headers[H.sseEncoding] = 'base64';
+  return { status: 200, headers, body: liveBody(events, lifetime, stop, release, config) };
+}
+
+/** The SSE text as a {@link LiveBody}: pulled chunk by chunk; ended by its lifetime or by `cancel`. */
+function liveBody(
+  events: AsyncGenerator<string, void, undefined>,
+  lifetime: ReturnType<typeof linkedAbort>,
+  stop: AbortController,
+  release: () => void,
+  config: HandlerConfig,
+): LiveBody {
+  let finished = false;
+  const finish = (): void => {
+    if (finished) return;
+    finished = true;
     lifetime.dispose();
     release();
     // Runs the generator's cleanup once a step in progress (woken by the abort) returns.
     events.return(undefined).catch((error: unknown) => config.onError(error));
   };
-  // Past its maximum duration (or the client gone) the response ends, even when the reader
-  // stopped reading and no `pull` is pending.
-  // A reader that is waiting for more (a pull pending) gets a clean end from the generator,
-  // which the abort wakes. One that stopped reading gets its response errored: what it left
-  // unread is dropped (it resumes from its last offset) and the connection is released.
-  let pulling = false;
-  const stalled = (): void => {
-    if (ended || pulling) return;
-    end();
-    out?.error(new SessionServerError('request-timeout', 'the live read ended while its reader was not reading'));
-  };
-  lifetime.signal.addEventListener('abort', stalled, { once: true });
-  // Driven by `pull`: the next store read happens only once the reader took what came
-  // before, so a slow or stalled client holds at most one read's worth of events here.
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        out = controller;
-      },
-      async pull(controller) {
-        let next: IteratorResult<string>;
-        pulling = true;
-        try {
-          next = await events.next();
-        } catch (error) {
-          config.onError(error);
-          next = { done: true, value: undefined };
-        } finally {
-          pulling = false;
-        }
-        if (ended) return; // ended meanwhile: the stream is already closed
-        if (next.done !== true) {
-          controller.enqueue(utf8(next.value));
-          return;
-        }
-        end();
-        controller.close();
-      },
-      cancel() {
-        stop.abort();
-        end();
-      },
+  return {
+    ended: lifetime.signal,
+    async next() {
+      if (finished) return undefined;
+      let step: IteratorResult<string>;
+      try {
+        step = await events.next();
+      } catch (error) {
+        config.onError(error);
+        step = { done: true, value: undefined };
+      }
+      if (step.done === true || finished) {
+        finish();
+        return undefined;
+      }
+      return step.value;
     },
-    { highWaterMark: 1 },
-  );
-
-  const headers: Record<string, string> = {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
+    cancel() {
+      stop.abort();
+      finish();
+    },
   };
-  if (encoding === 'base64') headers[H.sseEncoding] = 'base64';
-  return new Response(body, { status: 200, headers });
 }
 
 /**

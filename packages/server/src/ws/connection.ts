@@ -4,6 +4,7 @@ import { SessionServerError, statusOfCode } from '../errors';
 import { appendFromInput, appendRefusal, isAccepted } from '../protocol/append';
 import { authorizeRequest, type HandlerConfig } from '../protocol/config';
 import { handleCreate } from '../protocol/create';
+import type { ProtocolRequest } from '../protocol/exchange';
 import { utf8 } from '../protocol/responses';
 import { PRESENCE_BEAT_MS } from '../presence';
 import { FrameError, parseClientFrame } from './frames';
@@ -26,10 +27,10 @@ export interface SocketLimits {
 export interface SocketContext {
   config: HandlerConfig;
   limits: SocketLimits;
-  /** The upgrade request as a Web `Request`: what `authorize` sees for every frame. */
-  request: Request;
+  /** The upgrade request: what `authorize` sees for every frame. */
+  request: ProtocolRequest;
   /** A PUT of a JSON stream for `create`, with the upgrade request's headers. */
-  createRequest(sessionId: string): Request;
+  createRequest(sessionId: string): ProtocolRequest;
 }
 
 /** One subscription of a socket: `ready` once `authorize` allowed it. */
@@ -202,11 +203,11 @@ async function append(state: SocketState, frame: FrameOf<'append'>): Promise<voi
 async function create(state: SocketState, { ref, session }: FrameOf<'create'>): Promise<void> {
   const response = await handleCreate(state.ctx.createRequest(session), session, state.ctx.config);
   let frame: WsServerFrame;
-  if (response.ok) {
-    const offset = response.headers.get('stream-next-offset') ?? '';
-    frame = { kind: 'ack', ref, session, offset, closed: response.headers.get('stream-closed') === 'true', duplicate: response.status === 200 };
+  if (response.status < 300) {
+    const offset = response.headers['stream-next-offset'] ?? '';
+    frame = { kind: 'ack', ref, session, offset, closed: response.headers['stream-closed'] === 'true', duplicate: response.status === 200 };
   } else {
-    const body = (await response.json()) as { error: { code: string; message: string } };
+    const body = JSON.parse(new TextDecoder().decode(response.body as Uint8Array)) as { error: { code: string; message: string } };
     frame = { kind: 'error', ref, session, code: body.error.code, status: response.status, message: body.error.message };
   }
   await state.sender.send(JSON.stringify(frame)).catch(() => undefined);

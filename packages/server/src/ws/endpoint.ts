@@ -6,6 +6,7 @@ import { SessionServerError } from '../errors';
 import { authorizeRequest, type HandlerConfig } from '../protocol/config';
 import { resolveConfig, type ProtocolHandlerOptions } from '../protocol/handler';
 import type { CorsOrigin } from '../protocol/headers';
+import { fromWebRequest } from '../protocol/web';
 import { serveSocket, type SocketContext, type SocketLimits } from './connection';
 
 /**
@@ -144,7 +145,7 @@ async function admit(config: HandlerConfig, upgrade: IncomingMessage): Promise<O
   const origin = headers.get('origin');
   if (origin !== null && !originAllowed(config.cors, origin)) throw new SessionServerError('forbidden', `origin ${origin} is not allowed`);
   const base = `http://${upgrade.headers.host ?? 'localhost'}`;
-  const request = new Request(new URL(upgrade.url ?? '/', base), { headers });
+  const request = fromWebRequest(new Request(new URL(upgrade.url ?? '/', base), { headers }));
   await authorizeRequest(config, request, '', 'connect');
   return {
     config,
@@ -152,7 +153,7 @@ async function admit(config: HandlerConfig, upgrade: IncomingMessage): Promise<O
     createRequest(sessionId) {
       const put = new Headers(headers);
       put.set('content-type', 'application/json');
-      return new Request(`${base}${config.basePath}/${encodeURIComponent(sessionId)}`, { method: 'PUT', headers: put });
+      return fromWebRequest(new Request(`${base}${config.basePath}/${encodeURIComponent(sessionId)}`, { method: 'PUT', headers: put }));
     },
   };
 }

@@ -1,0 +1,129 @@
+import { SessionServerError } from '../errors';
+import { isLive, type LiveBody, type ProtocolRequest, type ProtocolResponse } from './exchange';
+
+/**
+ * A Web `Request` as a {@link ProtocolRequest}: what the Web-standard `handler` serves
+ * (Hono, Next.js route handlers, Bun, Deno) and what the WebSocket endpoint hands its frames.
+ */
+export function fromWebRequest(request: Request): ProtocolRequest {
+  let url: URL | undefined;
+  return {
+    method: request.method,
+    get url() {
+      url ??= new URL(request.url);
+      return url;
+    },
+    header: (name) => request.headers.get(name),
+    signal: request.signal,
+    body: (maxBytes, timeoutMs) => readWebBody(request, maxBytes, timeoutMs),
+    web: () => request,
+  };
+}
+
+/** A {@link ProtocolResponse} as a Web `Response` (a live body becomes a pull-driven stream). */
+export function toWebResponse(response: ProtocolResponse): Response {
+  const { body } = response;
+  const init = { status: response.status, headers: response.headers };
+  return new Response(isLive(body) ? liveStream(body) : (body as BodyInit | null), init);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Driven by `pull`: the next chunk is produced only once the reader took what came before. A
+ * reader waiting for more gets a clean end when the body ends; one that stopped reading when
+ * the body must end (its maximum duration) gets its response errored, so the connection is
+ * released (it resumes from its last offset).
+ */
+function liveStream(body: LiveBody): ReadableStream<Uint8Array> {
+  let pulling = false;
+  let finished = false;
+  let out: ReadableStreamDefaultController<Uint8Array> | undefined;
+  const stop = (): void => {
+    finished = true;
+    body.cancel();
+  };
+  body.ended.addEventListener('abort', () => {
+    if (pulling || finished) return;
+    stop();
+    out?.error(new SessionServerError('request-timeout', 'the live read ended while its reader was not reading'));
+  });
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        out = controller;
+      },
+      async pull(controller) {
+        pulling = true;
+        const chunk = await body.next();
+        pulling = false;
+        if (finished) return; // cancelled meanwhile: the stream is gone
+        if (chunk !== undefined) return controller.enqueue(encoder.encode(chunk));
+        finished = true;
+        controller.close();
+      },
+      cancel: stop,
+    },
+    { highWaterMark: 1 },
+  );
+}
+
+/**
+ * Read a request body, refusing (413) past `maxBytes` without buffering the rest, and
+ * (408 `request-timeout`) when it takes longer than `timeoutMs` to arrive (slowloris).
+ * A `Content-Length` over the limit is refused before reading anything.
+ */
+async function readWebBody(request: Request, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+  checkDeclaredLength(request.headers.get('content-length'), maxBytes);
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  try {
+    for (;;) {
+      const step = await Promise.race([reader.read(), deadline]);
+      if (step === 'timeout') throw bodyTimeout(timeoutMs);
+      if (step.done) break;
+      length += step.value.byteLength;
+      if (length > maxBytes) throw tooLarge(maxBytes);
+      chunks.push(step.value);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => undefined); // the error is the answer; a failed cancel changes nothing
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return concat(chunks, length);
+}
+
+/** Refuse (413) a declared `Content-Length` over `maxBytes` before reading anything. */
+export function checkDeclaredLength(declared: string | null | undefined, maxBytes: number): void {
+  if (declared !== null && declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+}
+
+/** One buffer of `chunks` (the chunk itself when there is one). */
+export function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const body = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
+}
+
+/** 413 `payload-too-large`. */
+export function tooLarge(maxBytes: number): SessionServerError {
+  return new SessionServerError('payload-too-large', `the request body exceeds ${maxBytes} bytes`);
+}
+
+/** 408 `request-timeout`. */
+export function bodyTimeout(timeoutMs: number): SessionServerError {
+  return new SessionServerError('request-timeout', `the request body did not arrive within ${timeoutMs} ms`);
+}
