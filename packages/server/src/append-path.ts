@@ -6,7 +6,7 @@
  * {@link appendToSession} with the resulting caller.
  */
 import { answerOf, answerProducer, checkAnswer, checkDuplicateAnswer } from './answers';
-import { mediaType, modeOf } from './content-type';
+import { modeOf } from './content-type';
 import { SessionServerError } from './errors';
 import type { Caller, AuthorizedEvent, SessionAction } from './protocol/config';
 import { missing, notFound } from './protocol/config';
@@ -90,14 +90,8 @@ export async function appendToSession(deps: { store: SessionStore; limits: Appen
   if (request.producer !== undefined && request.producer.id.startsWith(SERVER_PRODUCER_PREFIX)) {
     throw new SessionServerError('forbidden', `Producer-Id values starting with ${SERVER_PRODUCER_PREFIX} are reserved for the server`);
   }
-  const lookup = await store.head(request.sessionId);
-  if (lookup.status !== 'ok') throw missing(lookup.status, request.sessionId);
-  const stream = lookup.stream;
-  const json = modeOf(stream.contentType) === 'json';
-  if (request.contentType !== undefined && mediaType(request.contentType) !== mediaType(stream.contentType)) {
-    if (stream.closed) return { status: 'closed', tail: stream.tail };
-    return { status: 'content-type-mismatch', contentType: stream.contentType };
-  }
+  // A body's content type says the stream's mode (the store refuses a mismatch); only a bodiless close looks the stream up.
+  const json = request.contentType !== undefined ? modeOf(request.contentType) === 'json' : await isJsonStream(store, request.sessionId);
   if (json && deps.sessionStreams && request.close && request.caller.role !== 'agent') {
     throw new SessionServerError('forbidden', 'only an agent may close a session');
   }
@@ -118,6 +112,12 @@ export async function appendToSession(deps: { store: SessionStore; limits: Appen
   }
   if (answer !== undefined && outcome.status === 'duplicate') await checkDuplicateAnswer(store, request.sessionId, answer);
   return outcome;
+}
+
+async function isJsonStream(store: SessionStore, sessionId: string): Promise<boolean> {
+  const lookup = await store.head(sessionId);
+  if (lookup.status !== 'ok') throw missing(lookup.status, sessionId);
+  return modeOf(lookup.stream.contentType) === 'json';
 }
 
 function entriesOf(body: AppendRequest['body']): Uint8Array[] {

@@ -2,7 +2,7 @@ import { appendToSession, authorizedEvents, prepareEvents, type AppendRequest } 
 import { isValidContentType, modeOf } from '../content-type';
 import { SessionServerError, type SessionServerErrorCode } from '../errors';
 import type { AppendOutcome, ProducerTuple } from '../store';
-import { authorizeRequest, positionHeaders, type HandlerConfig } from './config';
+import { ANONYMOUS, authorizeRequest, positionHeaders, type Caller, type HandlerConfig } from './config';
 import { H, isTrue } from './headers';
 import { parseJsonMessages } from './json-body';
 import { emptyResponse, errorResponse } from './responses';
@@ -62,8 +62,7 @@ export async function appendFromInput(config: HandlerConfig, request: ProtocolRe
   const events = input.body !== undefined && 'values' in input.body
     ? prepareEvents(input.body.values, { sessionStreams: config.sessionStreams, maxEvents: config.maxEventsPerAppend })
     : undefined;
-  const asked = authorizedEvents(events?.values ?? [], { json, close, sessionStreams: config.sessionStreams });
-  const caller = await authorizeRequest(config, request, id, asked.action, asked.events);
+  const caller = config.authorize === undefined ? ANONYMOUS : await askAuthorize(config, request, id, events?.values ?? [], { json, close, sessionStreams: config.sessionStreams });
   const bytes = input.body !== undefined && 'bytes' in input.body ? input.body.bytes : undefined;
   const appendRequest: AppendRequest = {
     sessionId: id,
@@ -76,6 +75,12 @@ export async function appendFromInput(config: HandlerConfig, request: ProtocolRe
   };
   const limits = { maxEventsPerAppend: config.maxEventsPerAppend, maxSessionEvents: config.maxSessionEvents, maxSessionBytes: config.maxSessionBytes };
   return appendToSession({ store: config.store, limits, sessionStreams: config.sessionStreams }, appendRequest);
+}
+
+/** `authorize`, told the append's events and action. */
+function askAuthorize(config: HandlerConfig, request: ProtocolRequest, id: string, values: readonly unknown[], options: Parameters<typeof authorizedEvents>[1]): Promise<Caller> {
+  const asked = authorizedEvents(values, options);
+  return authorizeRequest(config, request, id, asked.action, asked.events);
 }
 
 /** The HTTP answer to an append's outcome (`withProducer`: 200 with the producer headers). */

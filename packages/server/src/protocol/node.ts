@@ -15,29 +15,49 @@ interface ParsedRequest extends IncomingMessage {
  * (Express's `originalUrl` when it is mounted under a path).
  */
 export function fromNodeRequest(req: ParsedRequest, res: ServerResponse, url: URL): ProtocolRequest {
-  let controller: AbortController | undefined;
-  let web: Request | undefined;
-  return {
-    method: req.method ?? 'GET',
-    url,
-    header: (name) => headerOf(req, name),
-    get signal() {
-      if (controller === undefined) {
-        const aborted = new AbortController();
-        controller = aborted;
-        res.once('close', () => {
-          if (!res.writableFinished) aborted.abort();
-        });
-        if (res.destroyed) aborted.abort();
-      }
-      return controller.signal;
-    },
-    body: (maxBytes, timeoutMs) => readNodeBody(req, maxBytes, timeoutMs),
-    web() {
-      web ??= new Request(url, { method: req.method ?? 'GET', headers: webHeaders(req) });
-      return web;
-    },
-  };
+  return new NodeRequest(req, res, url);
+}
+
+/** One class, so a request costs one object (no closures). */
+class NodeRequest implements ProtocolRequest {
+  readonly method: string;
+  #controller: AbortController | undefined;
+  #web: Request | undefined;
+
+  constructor(
+    private readonly req: ParsedRequest,
+    private readonly res: ServerResponse,
+    readonly url: URL,
+  ) {
+    this.method = req.method ?? 'GET';
+  }
+
+  header(name: string): string | null {
+    const value = this.req.headers[name];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      const aborted = new AbortController();
+      this.#controller = aborted;
+      this.res.once('close', () => {
+        if (!this.res.writableFinished) aborted.abort();
+      });
+      if (this.res.destroyed) aborted.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  body(maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+    return readNodeBody(this.req, maxBytes, timeoutMs);
+  }
+
+  web(): Request {
+    this.#web ??= new Request(this.url, { method: this.method, headers: webHeaders(this.req) });
+    return this.#web;
+  }
 }
 
 /** The full URL of a request (`http://<host><path>`), or `undefined` for a target that is not a path. */
@@ -49,12 +69,6 @@ export function urlOf(req: ParsedRequest): URL | undefined {
   } catch {
     return new URL(`http://localhost${target}`); // a malformed Host names no other place
   }
-}
-
-function headerOf(req: IncomingMessage, name: string): string | null {
-  const value = req.headers[name];
-  if (value === undefined) return null;
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** A node:http request's headers as Web `Headers`. */
@@ -76,12 +90,42 @@ export function webHeaders(req: IncomingMessage): Headers {
 function readNodeBody(req: ParsedRequest, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
   checkDeclaredLength(req.headers['content-length'], maxBytes);
   if (req.readableEnded) return Promise.resolve(parsedBody(req, maxBytes));
+  return streamedBody(req, maxBytes, timeoutMs);
+}
+
+/**
+ * Deadlines of bodies still arriving, checked by one timer every 250 ms while there are any:
+ * a timer per request costs about what reading a small body does.
+ */
+const bodyDeadlines = {
+  pending: new Map<symbol, { at: number; expire: () => void }>(),
+  timer: undefined as ReturnType<typeof setInterval> | undefined,
+  watch(timeoutMs: number, expire: () => void): symbol {
+    const key = Symbol('body');
+    this.pending.set(key, { at: Date.now() + timeoutMs, expire });
+    this.timer ??= setInterval(() => this.sweep(), 250).unref();
+    return key;
+  },
+  done(key: symbol): void {
+    this.pending.delete(key);
+  },
+  sweep(): void {
+    const now = Date.now();
+    for (const [key, { at, expire }] of this.pending) if (at <= now) expire(); // expire() calls done(key)
+    if (this.pending.size > 0) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  },
+};
+
+/** A body still arriving: bounded in bytes and time. */
+function streamedBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
   return new Promise<Uint8Array>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
-    const timer = setTimeout(() => fail(bodyTimeout(timeoutMs)), timeoutMs);
+    const deadline = bodyDeadlines.watch(timeoutMs, () => fail(bodyTimeout(timeoutMs)));
     const cleanup = (): void => {
-      clearTimeout(timer);
+      bodyDeadlines.done(deadline);
       req.off('data', onData).off('end', onEnd).off('error', fail).off('close', onClose);
     };
     const fail = (error: unknown): void => {

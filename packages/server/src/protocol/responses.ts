@@ -33,9 +33,12 @@ export function emptyResponse(status: number, headers: Record<string, string> = 
 
 const encoder = new TextEncoder();
 
+/** Node's Buffer, where there is one (Node, Bun, Deno): its small strings share a pool instead of one ArrayBuffer each. */
+const NodeBuffer = (globalThis as { Buffer?: { from(text: string, encoding: 'utf8'): Uint8Array<ArrayBuffer> } }).Buffer;
+
 /** UTF-8 bytes of a string. */
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(text);
+  return NodeBuffer === undefined ? encoder.encode(text) : NodeBuffer.from(text, 'utf8');
 }
 
 /** Concatenate byte chunks, optionally with a separator and brackets (JSON arrays). */

@@ -19,7 +19,7 @@ export async function serveProtocol(request: ProtocolRequest, config: HandlerCon
     if (!SessionServerError.isInstance(error) || error.status >= 500) config.onError(error);
     response = responseForError(error);
   }
-  Object.assign(response.headers, commonHeaders(request.header, config.cors, request.method === 'OPTIONS'));
+  Object.assign(response.headers, commonHeaders((name) => request.header(name), config.cors, request.method === 'OPTIONS'));
   return response;
 }
 
