@@ -38,9 +38,11 @@ export function watchdog(parents: (AbortSignal | undefined)[], ms?: number): { s
     abort(this.reason);
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // The error is made when the timer fires: a stack captured at every restart (each SSE chunk) costs.
+  const expire = (): void => abort(new DurableSessionError('network', `silent ${ms} ms`));
   const restart = (): void => {
     clearTimeout(timer);
-    if (ms !== undefined) timer = setTimeout(abort, ms, new DurableSessionError('network', `silent ${ms} ms`));
+    if (ms !== undefined) timer = setTimeout(expire, ms);
   };
   for (const parent of parents) {
     if (parent?.aborted) abort(parent.reason);
