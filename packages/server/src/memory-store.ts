@@ -1,7 +1,8 @@
 import { mediaType, modeOf, type StreamMode } from './content-type';
 import { hasExpired } from './expiry';
 import { SessionServerError } from './errors';
-import { BEGINNING, formatOffset, newInstance, positionIn } from './offsets';
+import { EntryLog } from './memory-log';
+import { BEGINNING, formatOffset, newInstance, offsetsOf, positionIn } from './offsets';
 import { checkProducer, type ProducerState, type ProducerVerdict } from './producer';
 import type {
   AppendOptions,
@@ -15,7 +16,6 @@ import type {
   ReadOutcome,
   SessionStore,
   SnapshotLookup,
-  StoredEntry,
   StoredSnapshot,
   StreamInfo,
   StreamLookup,
@@ -62,20 +62,13 @@ export interface MemoryStoreOptions {
   now?: () => number;
 }
 
-/** What one stored entry costs beyond its data, in the memory store's byte accounting. */
+/**
+ * What one stored entry costs beyond its data, in the byte accounting of every store
+ * (`maxBytes`, `AppendOptions.limit`). A unit of accounting shared by the memory, Redis and
+ * SQLite stores (and SQLite's stored totals), not the memory store's real cost, which is less
+ * (see `memory-log.ts`: 16 bytes of metadata per entry).
+ */
 export const ENTRY_OVERHEAD_BYTES = 128;
-
-interface Entry {
-  /** Position of the first message/byte. */
-  pos: number;
-  /** 1 per JSON message, the byte length otherwise. */
-  size: number;
-  data: Uint8Array;
-  /** When it was appended (for age retention). */
-  at: number;
-  /** Position after the last entry of the append this entry came with (a data boundary). */
-  batchEnd: number;
-}
 
 interface MemoryStream {
   id: string;
@@ -91,15 +84,12 @@ interface MemoryStream {
   /** What the creating request asked for, to recognise an identical PUT. */
   requested: { contentType: string | undefined; ttlSeconds: number | undefined; expiresAtMs: number | undefined; fork: ForkOrigin | undefined };
   closed: boolean;
-  entries: Entry[];
-  startPos: number;
-  tailPos: number;
+  /** The retained entries, and the start and tail positions. */
+  log: EntryLog;
   /** Idempotent producers' state, with when each last appended: oldest first (re-inserted on every append). */
   producers: Map<string, { state: ProducerState; at: number }>;
   /** Instances whose offsets this stream accepts up to a position (a fork's sources). */
   ancestors: { instance: string; upTo: number }[];
-  /** Bytes held (data plus overhead per entry). */
-  bytes: number;
   lastStreamSeq: string | undefined;
   /** Forks that reference this stream. */
   forks: number;
@@ -164,8 +154,8 @@ class MemoryStore implements SessionStore {
     if ('status' in origin) return origin;
     const stream = newStream(id, options, origin, requestedExpiresAtMs, now);
     this.#reserve(sizeOf(options.entries ?? []));
-    appendEntries(stream, options.entries ?? [], now);
-    this.#bytes += stream.bytes;
+    stream.log.append(options.entries ?? [], now);
+    this.#bytes += held(stream);
     if (origin.source !== undefined) origin.source.forks++;
     this.#tombstones.delete(id);
     this.#streams.set(id, stream);
@@ -180,8 +170,7 @@ class MemoryStore implements SessionStore {
       contentType: options.contentType ?? 'application/octet-stream',
       ttlSeconds: options.ttlSeconds,
       expiresAtMs,
-      entries: [],
-      tailPos: 0,
+      log: undefined,
       source: undefined,
       fork: undefined,
       ancestors: [],
@@ -194,20 +183,19 @@ class MemoryStore implements SessionStore {
       return { status: 'conflict', reason: `the source stream's content type is ${found.contentType}` };
     }
     const subOffset = options.fork.subOffset ?? 0;
-    const sliced = sliceForFork(found, options.fork.offset, subOffset);
-    if (typeof sliced === 'string') return { status: 'invalid-fork', reason: sliced };
+    const log = sliceForFork(found, options.fork.offset, subOffset);
+    if (typeof log === 'string') return { status: 'invalid-fork', reason: log };
     const inheritsExpiry = options.ttlSeconds === undefined && expiresAtMs === undefined;
     return {
       contentType: options.contentType ?? found.contentType,
       ttlSeconds: inheritsExpiry ? found.ttlSeconds : options.ttlSeconds,
       expiresAtMs: inheritsExpiry ? found.expiresAtMs : expiresAtMs,
-      entries: sliced.entries,
-      tailPos: sliced.end,
+      log,
       source: found,
       fork: { source: found.id, offset: options.fork.offset, subOffset },
       ancestors: [
-        ...found.ancestors.map((a) => ({ instance: a.instance, upTo: Math.min(a.upTo, sliced.end) })),
-        { instance: found.instance, upTo: sliced.end },
+        ...found.ancestors.map((a) => ({ instance: a.instance, upTo: Math.min(a.upTo, log.tailPos) })),
+        { instance: found.instance, upTo: log.tailPos },
       ],
     };
   }
@@ -241,15 +229,15 @@ class MemoryStore implements SessionStore {
     const refused = this.#refusal(stream, options, verdict, closeOnly, now);
     if (refused !== undefined) return refused;
 
-    const first = stream.tailPos;
+    const first = stream.log.tailPos;
     if (closeOnly && options.close !== true) {
-      const tail = formatOffset(stream.instance, stream.tailPos); // nothing to write: no change to announce
+      const tail = formatOffset(stream.instance, first); // nothing to write: no change to announce
       return { status: 'appended', first: tail, tail, closed: false, producer: undefined };
     }
-    const bytes = sizeOf(options.entries);
-    this.#reserve(bytes);
-    appendEntries(stream, options.entries, now);
-    this.#bytes += bytes;
+    this.#reserve(sizeOf(options.entries));
+    const before = held(stream);
+    stream.log.append(options.entries, now);
+    this.#bytes += held(stream) - before;
     if (verdict?.kind === 'accept' && producer !== undefined) {
       stream.producers.delete(producer.id); // re-inserted last: the map stays ordered by last append
       stream.producers.set(producer.id, { state: verdict.state, at: now });
@@ -262,7 +250,7 @@ class MemoryStore implements SessionStore {
     return {
       status: 'appended',
       first: formatOffset(stream.instance, first),
-      tail: formatOffset(stream.instance, stream.tailPos),
+      tail: formatOffset(stream.instance, stream.log.tailPos),
       closed: stream.closed,
       producer: producer === undefined ? undefined : { epoch: producer.epoch, seq: producer.seq },
     };
@@ -270,7 +258,7 @@ class MemoryStore implements SessionStore {
 
   /** Every check of an append, in the protocol's order; `undefined` when it may be written. */
   #refusal(stream: MemoryStream, options: AppendOptions, verdict: ProducerVerdict | undefined, closeOnly: boolean, now: number): AppendOutcome | undefined {
-    const tail = formatOffset(stream.instance, stream.tailPos);
+    const tail = formatOffset(stream.instance, stream.log.tailPos);
     if (verdict?.kind === 'stale-epoch') return { status: 'stale-epoch', epoch: verdict.epoch };
     if (verdict?.kind === 'duplicate') {
       stream.lastAccess = now;
@@ -294,10 +282,10 @@ class MemoryStore implements SessionStore {
       return { status: 'stream-seq-regression', last: stream.lastStreamSeq };
     }
     const limit = options.limit;
-    if (limit !== undefined && stream.entries.length + options.entries.length > limit.maxEvents) {
+    if (limit !== undefined && stream.log.count + options.entries.length > limit.maxEvents) {
       return { status: 'session-full', limit: 'events', max: limit.maxEvents };
     }
-    if (limit !== undefined && stream.bytes + sizeOf(options.entries) > limit.maxBytes) {
+    if (limit !== undefined && held(stream) + sizeOf(options.entries) > limit.maxBytes) {
       return { status: 'session-full', limit: 'bytes', max: limit.maxBytes };
     }
     return undefined;
@@ -310,28 +298,17 @@ class MemoryStore implements SessionStore {
     if (typeof stream === 'string') return { status: stream };
     if (options.touch === true) stream.lastAccess = now;
     this.#trim(stream, now);
-    const from = options.from === BEGINNING ? stream.startPos : positionIn(options.from, stream.instance, stream.ancestors);
+    const { log } = stream;
+    const from = options.from === BEGINNING ? log.startPos : positionIn(options.from, stream.instance, stream.ancestors);
     if (from === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${options.from}`);
-    const at = (position: number): string => formatOffset(stream.instance, position);
-    if (from === 'foreign') return { status: 'offset-gone', earliest: at(stream.startPos) };
-    if (from < stream.startPos) return { status: 'offset-gone', earliest: at(stream.startPos) };
-    if (from > stream.tailPos) return { status: 'offset-beyond-tail', tail: at(stream.tailPos) };
-
+    const at = offsetsOf(stream.instance);
+    if (from === 'foreign') return { status: 'offset-gone', earliest: at(log.startPos) };
+    if (from < log.startPos) return { status: 'offset-gone', earliest: at(log.startPos) };
+    if (from > log.tailPos) return { status: 'offset-beyond-tail', tail: at(log.tailPos) };
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
-    const entries: StoredEntry[] = [];
-    let bytes = 0;
-    let next = from;
-    for (let i = firstEndingAfter(stream.entries, from); i < stream.entries.length; i++) {
-      const entry = stream.entries[i] as Entry;
-      if (entries.length >= limit || (entries.length > 0 && bytes + entry.data.byteLength > maxBytes)) break;
-      const skip = next - entry.pos; // > 0 only when starting inside a byte chunk
-      const data = skip > 0 ? entry.data.subarray(skip) : entry.data;
-      entries.push({ offset: at(next), next: at(entry.pos + entry.size), data });
-      bytes += data.byteLength;
-      next = entry.pos + entry.size;
-    }
-    const upToDate = next === stream.tailPos;
+    const { entries, next } = log.read(from, limit, maxBytes, at);
+    const upToDate = next === log.tailPos;
     return { status: 'ok', entries, next: at(next), upToDate, closed: upToDate && stream.closed, stream: info(stream) };
   }
 
@@ -343,7 +320,7 @@ class MemoryStore implements SessionStore {
     if (position === undefined) throw new SessionServerError('invalid-offset', `not an offset: ${after}`);
     if (position === 'foreign') return 'changed'; // the read that follows answers 410
     if (signal.aborted) return 'aborted';
-    if (stream.tailPos > position || stream.closed) return 'changed';
+    if (stream.log.tailPos > position || stream.closed) return 'changed';
     return new Promise<WaitOutcome>((resolve) => {
       const finish = (outcome: WaitOutcome): void => {
         stream.waiters.delete(finish);
@@ -361,7 +338,7 @@ class MemoryStore implements SessionStore {
     const stream = this.#lookup(id, this.#now());
     if (typeof stream === 'string') return stream;
     const pos = positionIn(snapshot.offset, stream.instance, []);
-    if (typeof pos !== 'number' || pos > stream.tailPos) return 'invalid-offset';
+    if (typeof pos !== 'number' || pos > stream.log.tailPos) return 'invalid-offset';
     const held = stream.snapshot;
     if (held !== undefined && held.pos >= pos) return 'stale';
     const data = snapshot.data.slice();
@@ -434,13 +411,12 @@ class MemoryStore implements SessionStore {
   /** Remove a stream (`bury`: deleted on request, so leave a tombstone; expiry leaves none). */
   #remove(stream: MemoryStream, bury: boolean): 'deleted' | 'soft-deleted' {
     notify(stream, 'not-found');
-    this.#bytes -= stream.bytes + (stream.snapshot?.value.data.byteLength ?? 0);
-    stream.bytes = 0;
+    this.#bytes -= held(stream) + (stream.snapshot?.value.data.byteLength ?? 0);
+    stream.log.clear();
     stream.snapshot = undefined;
     if (bury) this.#bury(stream.id);
     if (stream.forks > 0) {
       stream.softDeleted = true;
-      stream.entries = [];
       stream.producers.clear();
       return 'soft-deleted';
     }
@@ -469,21 +445,17 @@ class MemoryStore implements SessionStore {
 
   /** Apply retention: drop entries beyond `maxEvents` or older than `maxAgeMs`. */
   #trim(stream: MemoryStream, now: number): void {
+    const { log } = stream;
     let drop = 0;
-    if (this.#maxEvents !== undefined && stream.entries.length > this.#maxEvents) drop = stream.entries.length - this.#maxEvents;
-    if (this.#maxAgeMs !== undefined) {
-      const oldest = now - this.#maxAgeMs;
-      while (drop < stream.entries.length && (stream.entries[drop] as Entry).at < oldest) drop++;
-    }
+    if (this.#maxEvents !== undefined && log.count > this.#maxEvents) drop = log.count - this.#maxEvents;
+    if (this.#maxAgeMs !== undefined) drop = log.firstNotOlder(drop, now - this.#maxAgeMs);
     // Never drop what the newest snapshot does not cover: a reader sent 410 rebuilds from it.
     const covered = stream.snapshot?.pos;
-    if (covered !== undefined) while (drop > 0 && (stream.entries[drop - 1] as Entry).pos >= covered) drop--;
+    if (covered !== undefined && drop > 0) drop = Math.min(drop, log.countBefore(covered));
     if (drop === 0) return;
-    const freed = sizeOf(stream.entries.slice(0, drop).map((e) => e.data));
-    stream.entries.splice(0, drop);
-    stream.bytes -= freed;
-    this.#bytes -= freed;
-    stream.startPos = stream.entries[0]?.pos ?? stream.tailPos;
+    const before = held(stream);
+    log.drop(drop);
+    this.#bytes -= before - held(stream);
   }
 
   #sweepAll(): void {
@@ -513,31 +485,29 @@ interface Inherited {
   contentType: string;
   ttlSeconds: number | undefined;
   expiresAtMs: number | undefined;
-  entries: Entry[];
-  tailPos: number;
+  /** The inherited entries (`undefined`: none, from position 0). */
+  log: EntryLog | undefined;
   source: MemoryStream | undefined;
   fork: ForkOrigin | undefined;
   ancestors: { instance: string; upTo: number }[];
 }
 
 function newStream(id: string, options: CreateStreamOptions, from: Inherited, requestedExpiresAtMs: number | undefined, now: number): MemoryStream {
+  const mode = modeOf(from.contentType);
   return {
     id,
     instance: newInstance(),
     contentType: from.contentType,
-    mode: modeOf(from.contentType),
+    mode,
     createdAt: now,
     lastAccess: now,
     ttlSeconds: from.ttlSeconds,
     expiresAtMs: from.expiresAtMs,
     requested: { contentType: options.contentType, ttlSeconds: options.ttlSeconds, expiresAtMs: requestedExpiresAtMs, fork: from.fork },
     closed: options.closed === true,
-    entries: from.entries,
-    startPos: from.entries[0]?.pos ?? from.tailPos,
-    tailPos: from.tailPos,
+    log: from.log ?? new EntryLog(mode === 'json', 0),
     producers: new Map(),
     ancestors: from.ancestors,
-    bytes: sizeOf(from.entries.map((e) => e.data)),
     lastStreamSeq: undefined,
     forks: 0,
     softDeleted: false,
@@ -551,6 +521,11 @@ function sizeOf(data: readonly Uint8Array[]): number {
   return data.reduce((sum, d) => sum + d.byteLength + ENTRY_OVERHEAD_BYTES, 0);
 }
 
+/** The bytes a stream's retained entries cost in the store's accounting (data plus overhead per entry). */
+function held(stream: MemoryStream): number {
+  return stream.log.dataBytes + stream.log.count * ENTRY_OVERHEAD_BYTES;
+}
+
 function expired(stream: MemoryStream, now: number): boolean {
   return hasExpired({ expiresAtMs: stream.expiresAtMs, ttlSeconds: stream.ttlSeconds, lastAccessMs: stream.lastAccess }, now);
 }
@@ -560,8 +535,8 @@ function info(stream: MemoryStream): StreamInfo {
     id: stream.id,
     instance: stream.instance,
     contentType: stream.contentType,
-    tail: formatOffset(stream.instance, stream.tailPos),
-    start: formatOffset(stream.instance, stream.startPos),
+    tail: formatOffset(stream.instance, stream.log.tailPos),
+    start: formatOffset(stream.instance, stream.log.startPos),
     closed: stream.closed,
     ttlSeconds: stream.ttlSeconds,
     expiresAt: stream.expiresAtMs === undefined ? undefined : new Date(stream.expiresAtMs).toISOString(),
@@ -574,58 +549,21 @@ function notify(stream: MemoryStream, outcome: WaitOutcome): void {
   for (const waiter of [...stream.waiters]) waiter(outcome);
 }
 
-function appendEntries(stream: MemoryStream, data: readonly Uint8Array[], now: number): void {
-  const sizes = data.map((d) => (stream.mode === 'json' ? 1 : d.byteLength));
-  const batchEnd = stream.tailPos + sizes.reduce((a, b) => a + b, 0);
-  data.forEach((d, i) => {
-    const size = sizes[i] ?? 0;
-    if (size === 0) return;
-    stream.entries.push({ pos: stream.tailPos, size, data: d, at: now, batchEnd });
-    stream.tailPos += size;
-    stream.bytes += d.byteLength + ENTRY_OVERHEAD_BYTES;
-  });
-}
-
-/** Index of the first entry that ends after `position` (binary search). */
-function firstEndingAfter(entries: readonly Entry[], position: number): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const e = entries[mid] as Entry;
-    if (e.pos + e.size > position) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
 /**
  * The entries a fork inherits: everything retained before `offset` plus `subOffset`
  * messages/bytes of the append starting there. A string is the reason it is invalid.
  */
-function sliceForFork(source: MemoryStream, offset: string | undefined, subOffset: number): { entries: Entry[]; end: number } | string {
-  const at = offset === undefined ? source.tailPos : positionIn(offset, source.instance, source.ancestors);
+function sliceForFork(source: MemoryStream, offset: string | undefined, subOffset: number): EntryLog | string {
+  const { log } = source;
+  const at = offset === undefined ? log.tailPos : positionIn(offset, source.instance, source.ancestors);
   if (at === undefined) return `malformed fork offset: ${String(offset)}`;
   if (at === 'foreign') return 'the fork offset is not an offset of the source stream';
-  if (at > source.tailPos) return 'the fork offset is beyond the source stream';
-  if (at < source.startPos) return "the fork offset is before the source stream's retained data";
-  let end = at;
+  if (at > log.tailPos) return 'the fork offset is beyond the source stream';
+  if (at < log.startPos) return "the fork offset is before the source stream's retained data";
   if (subOffset > 0) {
-    const entry = source.entries[firstEndingAfter(source.entries, at)];
-    if (entry === undefined) return 'the sub-offset is past the end of the source stream';
-    const boundary = source.mode === 'json' ? entry.batchEnd : entry.pos + entry.size;
+    const boundary = log.boundaryAfter(at);
+    if (boundary === undefined) return 'the sub-offset is past the end of the source stream';
     if (at + subOffset > boundary) return 'the sub-offset is past the next data boundary';
-    end = at + subOffset;
   }
-  const inherited: Entry[] = [];
-  for (const entry of source.entries) {
-    if (entry.pos >= end) break;
-    const cut = Math.min(entry.size, end - entry.pos);
-    inherited.push(
-      cut === entry.size
-        ? { ...entry, batchEnd: Math.min(entry.batchEnd, end) }
-        : { ...entry, size: cut, data: entry.data.subarray(0, cut), batchEnd: end },
-    );
-  }
-  return { entries: inherited, end };
+  return log.copyUpTo(at + subOffset);
 }

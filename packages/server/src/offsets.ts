@@ -105,3 +105,16 @@ export function positionIn(
 export function isReadableOffset(offset: string): boolean {
   return offset === BEGINNING || offset === NOW || parseOffset(offset) !== undefined;
 }
+
+/**
+ * The offsets of one stream instance, as {@link formatOffset} makes them, with the instance
+ * checked once rather than per offset (a read formats two offsets per entry).
+ * @example
+ * const at = offsetsOf('k3v9c0q1z8m2b7xa');
+ * at(3); // 'k3v9c0q1z8m2b7xa_0000000000000003'
+ */
+export function offsetsOf(instance: string): (position: number) => string {
+  formatOffset(instance, 0); // throws on what is not an instance id
+  const prefix = `${instance}_`;
+  return (position) => prefix + String(position).padStart(16, '0');
+}
