@@ -5,6 +5,7 @@ import type { EventAction } from '../validate-events';
 import type { CorsOrigin } from './headers';
 import type { PresenceRegistry } from '../presence';
 import type { ProtocolRequest } from './exchange';
+import type { RecentDataEvents } from './sse';
 
 /**
  * What a request wants to do with a session, as passed to `authorize`: `read` (GET, HEAD),
@@ -121,6 +122,8 @@ export interface HandlerConfig {
   onError: (error: unknown) => void;
   /** Live reads (SSE, long-poll) open per session on this node. */
   liveReaders: Map<string, number>;
+  /** SSE data events of recent reads, shared by a session's live readers. */
+  recentDataEvents: RecentDataEvents;
   /** Who watches each session now (this node's tabs' beats; never in the log). */
   presence: PresenceRegistry;
 }

@@ -6,6 +6,7 @@ import type { Authorize, HandlerConfig } from './config';
 import type { CorsOrigin } from './headers';
 import { nodeHandlerFactory, type NodeHandler, type NodeHandlerOptions } from './node-handler';
 import { serveProtocol } from './serve';
+import { RecentDataEvents } from './sse';
 import { fromWebRequest, toWebResponse } from './web';
 
 /**
@@ -28,7 +29,7 @@ export interface ProtocolHandlerOptions {
   bodyTimeoutMs?: number;
   /** Largest read response body in bytes (at least one entry is always returned). Default 1 MiB. */
   maxReadBytes?: number;
-  /** Most entries in one read response (a catch-up GET, a long-poll, one SSE data event). Default 1000. */
+  /** Most entries in one read response (a catch-up GET, a long-poll, one SSE data event). Default 10,000 (a response of tiny events then holds the event loop for a few ms; `maxReadBytes` bounds larger ones). */
   maxReadEntries?: number;
   /** Most events in one append (POST or PUT body); more get 413 `too-many-events`. Default 100. */
   maxEventsPerAppend?: number;
@@ -118,7 +119,7 @@ export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     bodyTimeoutMs: options.bodyTimeoutMs ?? 30_000,
     maxReadBytes: options.maxReadBytes ?? 1024 * 1024,
-    maxReadEntries: options.maxReadEntries ?? 1000,
+    maxReadEntries: options.maxReadEntries ?? 10_000,
     maxEventsPerAppend: options.maxEventsPerAppend ?? 100,
     maxSessionEvents: options.maxSessionEvents ?? 100_000,
     maxSessionBytes: options.maxSessionBytes ?? 64 * 1024 * 1024,
@@ -132,6 +133,7 @@ export function resolveConfig(options: ProtocolHandlerOptions): HandlerConfig {
     onSessionDeleted: options.onSessionDeleted,
     onError: options.onError ?? reportToConsole,
     liveReaders: new Map(),
+    recentDataEvents: new RecentDataEvents(),
     presence: options.presence ?? new PresenceRegistry(),
   };
 }

@@ -9,7 +9,8 @@ import { concatBytes } from './responses';
 import type { LiveBody, ProtocolRequest, ProtocolResponse } from './exchange';
 
 type OkRead = Extract<ReadOutcome, { status: 'ok' }>;
-type Encoding = 'json' | 'text' | 'base64';
+/** How an SSE data event carries a stream's data. */
+export type Encoding = 'json' | 'text' | 'base64';
 
 /**
  * GET `live=sse`: catch up from `offset`, then stream every new batch as an `event: data`
@@ -125,43 +126,72 @@ interface PumpContext {
  */
 async function* sseEvents(first: OkRead, ctx: PumpContext): AsyncGenerator<string, void, undefined> {
   const { id, config, signal } = ctx;
+  const keepAlive = keepAliveTicks(config.sseKeepAliveMs);
   let read = first;
   let announced = false;
-  for (;;) {
-    if (signal.aborted) return;
-    let chunk = '';
-    if (read.entries.length > 0) chunk += dataEvent(read.entries, ctx.encoding);
-    if (read.entries.length > 0 || !announced || read.closed) {
-      chunk += controlEvent(read, ctx.clientCursor);
-      announced = true;
-    }
-    if (chunk !== '') yield chunk;
-    if (read.closed || signal.aborted) return;
-    const from = read.next;
-    if (read.upToDate) {
-      for (;;) {
-        const woke = await waitWithKeepAlive(id, from, config, signal);
-        if (woke === 'stop') return;
-        if (woke === 'changed') break;
-        yield ': keep-alive\n\n';
+  try {
+    for (;;) {
+      if (signal.aborted) return;
+      let chunk = '';
+      if (read.entries.length > 0) chunk += config.recentDataEvents.text(id, read, ctx.encoding);
+      if (read.entries.length > 0 || !announced || read.closed) {
+        chunk += controlEvent(read, ctx.clientCursor);
+        announced = true;
       }
+      if (chunk !== '') yield chunk;
+      if (read.closed || signal.aborted) return;
+      const from = read.next;
+      if (read.upToDate) {
+        // One wait per change, raced with the keep-alive ticks (a timer and a signal per wait cost more than the write).
+        const change = config.store.wait(id, from, signal);
+        for (;;) {
+          const woke = await Promise.race([change, keepAlive.tick()]);
+          if (woke === 'changed') break;
+          if (woke !== KEEP_ALIVE) return; // aborted, or the stream is gone
+          yield ': keep-alive\n\n';
+        }
+      }
+      const next = await config.store.read(id, { from, maxBytes: sseEventBytes(config), limit: config.maxReadEntries });
+      if (next.status !== 'ok') return;
+      read = next;
     }
-    const next = await config.store.read(id, { from, maxBytes: sseEventBytes(config), limit: config.maxReadEntries });
-    if (next.status !== 'ok') return;
-    read = next;
+  } finally {
+    keepAlive.stop();
   }
 }
 
-/** Wait for a change after `from`, for at most `sseKeepAliveMs` (`keep-alive`: send a comment line and wait again). */
-async function waitWithKeepAlive(id: string, from: string, config: HandlerConfig, signal: AbortSignal): Promise<'changed' | 'keep-alive' | 'stop'> {
-  const wait = linkedAbort([signal], config.sseKeepAliveMs);
-  try {
-    const outcome = await config.store.wait(id, from, wait.signal);
-    if (outcome === 'changed') return 'changed';
-    if (outcome === 'not-found' || signal.aborted || !wait.timedOut()) return 'stop';
-    return 'keep-alive';
-  } finally {
-    wait.dispose();
+const KEEP_ALIVE = Symbol('keep-alive');
+
+/** A tick every `ms`: `tick()` is the next one (a tick nobody waited for is dropped). */
+function keepAliveTicks(ms: number): { tick(): Promise<typeof KEEP_ALIVE>; stop(): void } {
+  let fire = (): void => undefined;
+  let next = new Promise<typeof KEEP_ALIVE>((resolve) => (fire = () => resolve(KEEP_ALIVE)));
+  const timer = setInterval(() => {
+    fire();
+    next = new Promise((resolve) => (fire = () => resolve(KEEP_ALIVE)));
+  }, ms);
+  return { tick: () => next, stop: () => clearInterval(timer) };
+}
+
+/**
+ * The data event text of recent reads, shared by the live readers of a session on this node:
+ * woken by the same append, they read the same batch, so it is decoded and framed once.
+ */
+export class RecentDataEvents {
+  readonly #texts = new Map<string, string>();
+
+  constructor(private readonly max = 64) {}
+
+  /** The `event: data` text of `read`'s entries. */
+  text(id: string, read: OkRead, encoding: Encoding): string {
+    const key = `${encoding} ${read.entries[0]?.offset ?? ''} ${read.next} ${id}`;
+    let text = this.#texts.get(key);
+    if (text === undefined) {
+      text = dataEvent(read.entries, encoding);
+      if (this.#texts.size >= this.max) this.#texts.delete(this.#texts.keys().next().value as string);
+      this.#texts.set(key, text);
+    }
+    return text;
   }
 }
 
@@ -192,13 +222,7 @@ function base64(bytes: Uint8Array): string {
 }
 
 function controlEvent(read: OkRead, clientCursor: string | null): string {
-  const control: Record<string, unknown> = { streamNextOffset: read.next };
-  if (read.closed) {
-    control.streamClosed = true;
-    control.upToDate = true;
-  } else {
-    control.streamCursor = nextCursor(clientCursor);
-    if (read.upToDate) control.upToDate = true;
-  }
-  return `event: control\ndata:${JSON.stringify(control)}\n\n`;
+  const next = JSON.stringify(read.next);
+  if (read.closed) return `event: control\ndata:{"streamNextOffset":${next},"streamClosed":true,"upToDate":true}\n\n`;
+  return `event: control\ndata:{"streamNextOffset":${next},"streamCursor":"${nextCursor(clientCursor)}"${read.upToDate ? ',"upToDate":true' : ''}}\n\n`;
 }
