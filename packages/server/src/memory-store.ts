@@ -258,18 +258,18 @@ class MemoryStore implements SessionStore {
 
   /** Every check of an append, in the protocol's order; `undefined` when it may be written. */
   #refusal(stream: MemoryStream, options: AppendOptions, verdict: ProducerVerdict | undefined, closeOnly: boolean, now: number): AppendOutcome | undefined {
-    const tail = formatOffset(stream.instance, stream.log.tailPos);
+    const tail = (): string => formatOffset(stream.instance, stream.log.tailPos);
     if (verdict?.kind === 'stale-epoch') return { status: 'stale-epoch', epoch: verdict.epoch };
     if (verdict?.kind === 'duplicate') {
       stream.lastAccess = now;
-      return { status: 'duplicate', tail, closed: stream.closed, producer: { epoch: verdict.epoch, seq: verdict.highest } };
+      return { status: 'duplicate', tail: tail(), closed: stream.closed, producer: { epoch: verdict.epoch, seq: verdict.highest } };
     }
     if (stream.closed) {
       if (closeOnly && options.close === true) {
         stream.lastAccess = now;
-        return { status: 'appended', first: tail, tail, closed: true, producer: undefined };
+        return { status: 'appended', first: tail(), tail: tail(), closed: true, producer: undefined };
       }
-      return { status: 'closed', tail };
+      return { status: 'closed', tail: tail() };
     }
     if (!closeOnly && options.contentType !== undefined && mediaType(options.contentType) !== mediaType(stream.contentType)) {
       return { status: 'content-type-mismatch', contentType: stream.contentType };
@@ -546,6 +546,7 @@ function info(stream: MemoryStream): StreamInfo {
 }
 
 function notify(stream: MemoryStream, outcome: WaitOutcome): void {
+  if (stream.waiters.size === 0) return;
   for (const waiter of [...stream.waiters]) waiter(outcome);
 }
 

@@ -8,7 +8,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * `__ds` by the protocol, the rest by this server) are refused.
  */
 export function streamIdOf(pathname: string, basePath: string): string | undefined {
-  const prefix = `${basePath.replace(/\/+$/, '')}/`;
+  const prefix = basePath.endsWith('/') ? `${basePath.replace(/\/+$/, '')}/` : `${basePath}/`;
   if (!pathname.startsWith(prefix)) return undefined;
   const segments = pathname.slice(prefix.length).split('/');
   const decoded: string[] = [];

@@ -28,7 +28,7 @@ async function route(request: ProtocolRequest, config: HandlerConfig): Promise<P
   const url = request.url;
   const id = streamIdOf(url.pathname, config.basePath);
   if (id === undefined) return errorResponse('not-found', 'not a session URL');
-  if (request.method === 'POST' && config.sessionStreams && url.searchParams.has('presence')) return handlePresence(request, id, config);
+  if (request.method === 'POST' && config.sessionStreams && url.search !== '' && url.searchParams.has('presence')) return handlePresence(request, id, config);
   switch (request.method) {
     case 'PUT':
       return handleCreate(request, id, config);
