@@ -165,6 +165,28 @@ describe('Express, mounted in other ways', () => {
     );
   });
 
+  it('after express.raw(): it stores the bytes; after a parser that rewrites them (text, forms): a 500 that says where to mount it', async () => {
+    await withApp(
+      (app, sessions) => {
+        app.use(express.raw({ type: 'application/octet-stream' }));
+        app.use(express.text({ type: 'text/plain' }));
+        app.use(sessions.nodeHandler);
+      },
+      async (base) => {
+        const bytes = `${base}/v1/stream/bytes`;
+        expect((await fetch(bytes, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' } })).status).toBe(201);
+        const raw = new Uint8Array([0x68, 0xe9, 0xff, 0x0a]);
+        expect((await fetch(bytes, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: raw })).status).toBe(204);
+        expect(new Uint8Array(await (await fetch(`${bytes}?offset=-1`)).arrayBuffer())).toEqual(raw);
+        const text = `${base}/v1/stream/text`;
+        expect((await fetch(text, { method: 'PUT', headers: { 'content-type': 'text/plain' } })).status).toBe(201);
+        const rewritten = await fetch(text, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: new Uint8Array([0x68, 0xe9, 0xff]) });
+        expect(rewritten.status).toBe(500);
+        expect(new Uint8Array(await (await fetch(`${text}?offset=-1`)).arrayBuffer())).toHaveLength(0);
+      },
+    );
+  });
+
   it('under a path (app.use("/v1/stream", …)) and as app.all(path, server.handler)', async () => {
     await withApp(
       (app, sessions) => app.use('/v1/stream', sessions.nodeHandler),

@@ -6,12 +6,12 @@
  * {@link appendToSession} with the resulting caller.
  */
 import { answerOf, answerProducer, checkAnswer, checkDuplicateAnswer } from './answers';
-import { modeOf } from './content-type';
+import { mediaType, modeOf } from './content-type';
 import { SessionServerError } from './errors';
 import type { Caller, AuthorizedEvent, SessionAction } from './protocol/config';
 import { missing, notFound } from './protocol/config';
 import { utf8 } from './protocol/responses';
-import type { AppendOptions, AppendOutcome, ProducerTuple, SessionStore } from './store';
+import type { AppendOptions, AppendOutcome, ProducerTuple, SessionStore, StreamInfo } from './store';
 import { actionOfEvent, problemWithEvent, problemWithSessionEvent } from './validate-events';
 
 /** Producer ids starting with this are the server's own (its agents' turns); clients are refused them. */
@@ -90,13 +90,20 @@ export async function appendToSession(deps: { store: SessionStore; limits: Appen
   if (request.producer !== undefined && request.producer.id.startsWith(SERVER_PRODUCER_PREFIX)) {
     throw new SessionServerError('forbidden', `Producer-Id values starting with ${SERVER_PRODUCER_PREFIX} are reserved for the server`);
   }
-  // A body's content type says the stream's mode (the store refuses a mismatch); only a bodiless close looks the stream up.
-  const json = request.contentType !== undefined ? modeOf(request.contentType) === 'json' : await isJsonStream(store, request.sessionId);
+  // A plain append's body names the stream's mode (the store refuses a mismatch itself); a close,
+  // an answer or an own-turns check looks the stream up first: they act on what the stream is.
+  let json = request.contentType !== undefined && modeOf(request.contentType) === 'json';
+  const answer = json && deps.sessionStreams ? answerOf(values) : undefined;
+  if (request.contentType === undefined || (json && (request.close || answer !== undefined || request.caller.control === 'own-turns'))) {
+    const stream = await streamOf(store, request.sessionId);
+    const refused = refusedByStream(stream, request.contentType);
+    if (refused !== undefined) return refused;
+    json = modeOf(stream.contentType) === 'json';
+  }
   if (json && deps.sessionStreams && request.close && request.caller.role !== 'agent') {
     throw new SessionServerError('forbidden', 'only an agent may close a session');
   }
   if (json && request.caller.control === 'own-turns') await checkOwnTurns(store, request.sessionId, request.caller, values);
-  const answer = json && deps.sessionStreams ? answerOf(values) : undefined;
   if (answer !== undefined) await checkAnswer(store, request.sessionId, answer);
   const options: AppendOptions = { entries: entriesOf(request.body), close: request.close };
   if (request.contentType !== undefined) options.contentType = request.contentType;
@@ -114,10 +121,16 @@ export async function appendToSession(deps: { store: SessionStore; limits: Appen
   return outcome;
 }
 
-async function isJsonStream(store: SessionStore, sessionId: string): Promise<boolean> {
+async function streamOf(store: SessionStore, sessionId: string): Promise<StreamInfo> {
   const lookup = await store.head(sessionId);
   if (lookup.status !== 'ok') throw missing(lookup.status, sessionId);
-  return modeOf(lookup.stream.contentType) === 'json';
+  return lookup.stream;
+}
+
+/** A body of another content type than the stream's: refused before anything reads the stream. */
+function refusedByStream(stream: StreamInfo, contentType: string | undefined): AppendOutcome | undefined {
+  if (contentType === undefined || mediaType(contentType) === mediaType(stream.contentType)) return undefined;
+  return stream.closed ? { status: 'closed', tail: stream.tail } : { status: 'content-type-mismatch', contentType: stream.contentType };
 }
 
 function entriesOf(body: AppendRequest['body']): Uint8Array[] {

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { drained, webHeaders } from './protocol/node';
+import { drained, urlOf, webHeaders } from './protocol/node';
 import type { NodeHandler } from './protocol/node-handler';
 
 /** The parts of RequestInit that Node's fetch needs for a streamed request body. */
@@ -18,12 +18,13 @@ export function bridgeWebHandler(
   onError: (error: unknown) => void,
 ): NodeHandler {
   return (req, res) => {
-    if (req.url?.startsWith('/') !== true) return answer(res, 400, 'bad-request', 'the request target must be a path');
+    const url = urlOf(req);
+    if (url === undefined) return answer(res, 400, 'bad-request', 'the request target must be a plain path');
     const controller = new AbortController();
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    serve(handler, req, res, controller.signal, writeTimeoutMs).catch((error: unknown) => {
+    serve(handler, url, req, res, controller.signal, writeTimeoutMs).catch((error: unknown) => {
       onError(error);
       if (res.headersSent) res.destroy();
       else answer(res, 500, 'internal', 'internal server error');
@@ -38,12 +39,13 @@ function answer(res: ServerResponse, status: number, code: string, message: stri
 
 async function serve(
   handler: (request: Request) => Promise<Response>,
+  url: URL,
   req: IncomingMessage,
   res: ServerResponse,
   signal: AbortSignal,
   writeTimeoutMs: number,
 ): Promise<void> {
-  const { request, drain } = toRequest(req, signal);
+  const { request, drain } = toRequest(url, req, signal);
   // Whatever the handler left unread (an early 404/413) is drained, so the connection stays usable.
   res.on('finish', drain);
   const response = await handler(request);
@@ -73,9 +75,7 @@ async function serve(
 }
 
 /** An IncomingMessage as a Web `Request` whose body streams from the socket. */
-function toRequest(req: IncomingMessage, signal: AbortSignal): { request: Request; drain: () => void } {
-  const host = req.headers.host ?? 'localhost';
-  const url = `http://${host}${req.url ?? '/'}`;
+function toRequest(url: URL, req: IncomingMessage, signal: AbortSignal): { request: Request; drain: () => void } {
   const headers = webHeaders(req);
   const method = req.method ?? 'GET';
   const init: StreamingRequestInit = { method, headers, signal, duplex: 'half' };

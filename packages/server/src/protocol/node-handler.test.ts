@@ -110,6 +110,76 @@ describe('the node-native handler', () => {
     await fetch(`${base}/s`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
     const res = await fetch(`${base}/s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"note"}' });
     expect(res.status).toBe(500);
-    expect(errors.map(String).join()).toMatch(/mount it before body parsers/);
+    expect(errors.map(String).join()).toMatch(/mount the handler before body parsers/);
+  });
+
+  it('routes on the request target alone: Host cannot change the path, and rewritten paths are refused', async () => {
+    const { base } = await serve();
+    for (const id of ['public', 'admin']) {
+      await fetch(`${base}/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
+      await fetch(`${base}/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'note', id }) });
+    }
+    const url = new URL(base);
+    const get = (path: string, host: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const req = httpRequest({ host: url.hostname, port: url.port, path, headers: { host } }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const spoofed = await get('/v1/stream/public?offset=-1', 'x/v1/stream/admin?offset=-1&');
+    expect(spoofed.status).toBe(200);
+    expect(JSON.parse(spoofed.body)).toEqual([{ type: 'note', id: 'public' }]);
+    expect((await get('/v1/stream/z/../admin?offset=-1', 'x')).status).toBe(400);
+    expect((await get('/v1/stream%2F..%2Fadmin?offset=-1', 'x')).status).toBe(404);
+    expect((await get('/v1/stream/z/%2e%2e/admin?offset=-1', 'x')).status).toBe(400);
+    expect((await get('/v1/stream\\admin?offset=-1', 'x')).status).toBe(400);
+    const created = await new Promise<string | undefined>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: '/v1/stream/loc', headers: { host: 'a@evil.example:8080', 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.headers.location);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(created).toBe('http://localhost/v1/stream/loc');
+  });
+
+  it('closes the connection after refusing a body it did not read (413, 408)', async () => {
+    const { base } = await serve({ maxBodyBytes: 64 });
+    await fetch(`${base}/s`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${base}/s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1000) });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('connection')).toBe('close');
+  });
+
+  it('takes a client that leaves mid-body for what it is, not a server failure', async () => {
+    const { base, errors } = await serve();
+    await fetch(`${base}/s`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
+    const url = new URL(base);
+    await new Promise<void>((resolve) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/v1/stream/s', headers: { 'content-type': 'application/json', 'content-length': '100' } });
+      req.on('error', () => resolve());
+      req.write('{"ty');
+      setTimeout(() => req.destroy(), 50);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(errors).toEqual([]);
+    expect(await (await fetch(`${base}/s?offset=-1`)).json()).toEqual([]);
+  });
+
+  it('refuses an answer to a byte stream as a content-type mismatch, before reading the stream', async () => {
+    const { base, errors } = await serve();
+    await fetch(`${base}/doc`, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: 'not json at all' });
+    const answer = { type: 'answer', turnId: 't1', askId: 'q1', choice: 'yes', clientId: 'c', answerId: 'a1' };
+    const res = await fetch(`${base}/doc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(answer) });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ error: { code: 'content-type-mismatch' } });
+    const close = await fetch(`${base}/doc`, { method: 'POST', headers: { 'content-type': 'application/json', 'stream-closed': 'true' }, body: '{"type":"note"}' });
+    expect(close.status).toBe(409);
+    expect(errors).toEqual([]);
   });
 });

@@ -34,7 +34,7 @@ export function nodeHandlerFactory(config: HandlerConfig): (options: NodeHandler
     const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
     return (req, res, next) => {
       const url = urlOf(req);
-      if (url === undefined) return answer(res, errorResponse('bad-request', 'the request target must be a path'), config);
+      if (url === undefined) return answer(res, errorResponse('bad-request', 'the request target must be a plain path'), config);
       if (next !== undefined && !url.pathname.startsWith(prefix)) return next();
       serveProtocol(fromNodeRequest(req, res, url), config)
         .then((response) => writeNodeResponse(res, response, req.method === 'HEAD', writeTimeoutMs))

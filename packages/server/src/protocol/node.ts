@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { modeOf } from '../content-type';
 import { SessionServerError } from '../errors';
 import { isLive, type LiveBody, type ProtocolRequest, type ProtocolResponse } from './exchange';
 import { bodyTimeout, checkDeclaredLength, concat, tooLarge } from './web';
@@ -51,7 +52,11 @@ class NodeRequest implements ProtocolRequest {
   }
 
   body(maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
-    return readNodeBody(this.req, maxBytes, timeoutMs);
+    return readNodeBody(this.req, maxBytes, timeoutMs).catch((error: unknown) => {
+      // What is left of a refused body is not read: the connection closes after the answer.
+      this.res.shouldKeepAlive = false;
+      throw error;
+    });
   }
 
   web(): Request {
@@ -60,15 +65,27 @@ class NodeRequest implements ProtocolRequest {
   }
 }
 
-/** The full URL of a request (`http://<host><path>`), or `undefined` for a target that is not a path. */
+const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
+
+/**
+ * The full URL of a request (`http://<host><path>`; Express's `originalUrl` when it is mounted
+ * under a path), or `undefined` for a target that is not a plain path: an absolute form, `*`, or
+ * one the URL parser would rewrite (`..`, `.`, `\\`, `%2e` segments), which would name another
+ * path than the one a framework or proxy routed on. The `Host` header only names the host (a
+ * malformed one is `localhost`): it never changes the path.
+ */
 export function urlOf(req: ParsedRequest): URL | undefined {
   const target = req.originalUrl ?? req.url ?? '/';
-  if (!target.startsWith('/')) return undefined; // an absolute-form target or `*`: not ours to serve
+  if (!target.startsWith('/')) return undefined;
+  const host = req.headers.host !== undefined && HOST.test(req.headers.host) ? req.headers.host : 'localhost';
+  let url: URL;
   try {
-    return new URL(`http://${req.headers.host ?? 'localhost'}${target}`);
+    url = new URL(`http://${host}${target}`);
   } catch {
-    return new URL(`http://localhost${target}`); // a malformed Host names no other place
+    return undefined;
   }
+  const end = target.search(/[?#]/);
+  return url.pathname === (end === -1 ? target : target.slice(0, end)) ? url : undefined;
 }
 
 /** A node:http request's headers as Web `Headers`. */
@@ -87,9 +104,9 @@ export function webHeaders(req: IncomingMessage): Headers {
  * is discarded (not buffered) so the answer still reaches the client. A body a parser already
  * read (`express.json()`, `express.raw()`, `express.text()`) is taken from `req.body`.
  */
-function readNodeBody(req: ParsedRequest, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
+async function readNodeBody(req: ParsedRequest, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
   checkDeclaredLength(req.headers['content-length'], maxBytes);
-  if (req.readableEnded) return Promise.resolve(parsedBody(req, maxBytes));
+  if (req.readableEnded) return parsedBody(req, maxBytes);
   return streamedBody(req, maxBytes, timeoutMs);
 }
 
@@ -126,7 +143,7 @@ function streamedBody(req: IncomingMessage, maxBytes: number, timeoutMs: number)
     const deadline = bodyDeadlines.watch(timeoutMs, () => fail(bodyTimeout(timeoutMs)));
     const cleanup = (): void => {
       bodyDeadlines.done(deadline);
-      req.off('data', onData).off('end', onEnd).off('error', fail).off('close', onClose);
+      req.off('data', onData).off('end', onEnd).off('error', onClose).off('close', onClose);
     };
     const fail = (error: unknown): void => {
       cleanup();
@@ -142,27 +159,41 @@ function streamedBody(req: IncomingMessage, maxBytes: number, timeoutMs: number)
       cleanup();
       resolve(concat(chunks, length));
     };
+    // A client that goes away mid-body (`aborted`, ECONNRESET) is no server failure to report.
     const onClose = (): void => fail(new SessionServerError('bad-request', 'the client closed the request before its body arrived'));
-    req.on('data', onData).on('end', onEnd).on('error', fail).on('close', onClose);
+    req.on('data', onData).on('end', onEnd).on('error', onClose).on('close', onClose);
   });
 }
 
-/** The bytes of a body a body parser read before us (its JSON re-serialized). */
+/**
+ * The bytes of a body a parser read before us: raw bytes (`express.raw()`) as they are, JSON
+ * (`express.json()` on a JSON request) re-serialized. Anything else (a form or text parser's
+ * rewrite of the bytes, or nothing) is refused: the handler must be mounted before that parser.
+ * An empty JSON object without a declared length reads as no body: `express.json()` gives `{}`
+ * for an empty chunked body too.
+ */
 function parsedBody(req: ParsedRequest, maxBytes: number): Uint8Array {
   const parsed = req.body;
-  if (!declaresBody(req)) return new Uint8Array(0); // the parser's `{}` for an empty body is not an event
-  if (parsed === undefined) {
-    throw new SessionServerError('internal', 'the request body was read before the session handler; mount it before body parsers (see the README)');
+  const chunked = req.headers['transfer-encoding'] !== undefined;
+  if (!hasLength(req) && !chunked) return new Uint8Array(0); // no body was sent, whatever a parser put there
+  let bytes: Uint8Array;
+  if (parsed instanceof Uint8Array) bytes = parsed;
+  else if (parsed !== undefined && typeof parsed !== 'string' && modeOf(req.headers['content-type'] ?? '') === 'json') {
+    if (!hasLength(req) && isEmptyObject(parsed)) return new Uint8Array(0);
+    bytes = Buffer.from(JSON.stringify(parsed));
+  } else {
+    throw new SessionServerError('internal', 'the request body was read by a body parser before the session handler; mount the handler before body parsers (see the README)');
   }
-  const bytes = parsed instanceof Uint8Array ? parsed : Buffer.from(typeof parsed === 'string' ? parsed : JSON.stringify(parsed));
   if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   return bytes;
 }
 
-/** Whether a request has a body (RFC 9112 §6.3: a `Content-Length` above 0 or a `Transfer-Encoding`). */
-function declaresBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+function hasLength(req: IncomingMessage): boolean {
+  return Number(req.headers['content-length']) > 0;
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 }
 
 /**

@@ -94,7 +94,9 @@ async function readWebBody(request: Request, maxBytes: number, timeoutMs: number
     }
   } catch (error) {
     await reader.cancel().catch(() => undefined); // the error is the answer; a failed cancel changes nothing
-    throw error;
+    if (SessionServerError.isInstance(error)) throw error;
+    // A body that broke off (the client went away) is no server failure to report.
+    throw new SessionServerError('bad-request', 'the request body broke off before it arrived', { cause: error });
   } finally {
     clearTimeout(timer);
   }
