@@ -128,7 +128,7 @@ const bodyDeadlines = {
   },
   sweep(): void {
     const now = Date.now();
-    for (const [key, { at, expire }] of this.pending) if (at <= now) expire(); // expire() calls done(key)
+    for (const { at, expire } of this.pending.values()) if (at <= now) expire(); // expire() calls done(key)
     if (this.pending.size > 0) return;
     clearInterval(this.timer);
     this.timer = undefined;
