@@ -148,12 +148,22 @@ describe('the node-native handler', () => {
     expect(created).toBe('http://localhost/v1/stream/loc');
   });
 
-  it('closes the connection after refusing a body it did not read (413, 408)', async () => {
-    const { base } = await serve({ maxBodyBytes: 64 });
+  it('closes the connection of a body that stalled (408), and drains a refused one (413) so its client reads the answer', async () => {
+    const { base } = await serve({ maxBodyBytes: 64, bodyTimeoutMs: 200 });
     await fetch(`${base}/s`, { method: 'PUT', headers: { 'content-type': 'application/json' } });
-    const res = await fetch(`${base}/s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(1000) });
-    expect(res.status).toBe(413);
-    expect(res.headers.get('connection')).toBe('close');
+    const url = new URL(base);
+    const stalled = await new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method: 'POST', path: '/v1/stream/s', headers: { 'content-type': 'application/json', 'content-length': '50' } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, connection: res.headers.connection });
+      });
+      req.on('error', reject);
+      req.write('{"type":'); // and nothing more
+    });
+    expect(stalled).toEqual({ status: 408, connection: 'close' });
+    const big = await fetch(`${base}/s`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(100_000) });
+    expect(big.status).toBe(413);
+    expect(big.headers.get('connection')).toBe('keep-alive');
   });
 
   it('takes a client that leaves mid-body for what it is, not a server failure', async () => {

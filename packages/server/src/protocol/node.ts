@@ -53,8 +53,9 @@ class NodeRequest implements ProtocolRequest {
 
   body(maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
     return readNodeBody(this.req, maxBytes, timeoutMs).catch((error: unknown) => {
-      // What is left of a refused body is not read: the connection closes after the answer.
-      this.res.shouldKeepAlive = false;
+      // A body that stalled holds its connection no longer than the answer. (After a 413 the rest
+      // is drained instead: a client still sending would not read its answer on a closed socket.)
+      if (SessionServerError.isInstance(error) && error.code === 'request-timeout') this.res.shouldKeepAlive = false;
       throw error;
     });
   }
