@@ -18,6 +18,8 @@ import { redisStore } from '@durable-session/redis';
 import { sqliteStore } from '@durable-session/sqlite';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The bench writes agent events (`delta`) over HTTP, 1,000 per append: as an agent, with that limit. */
+const AGENT_WRITER = { onError: () => undefined, authorize: () => ({ role: 'agent' }), maxEventsPerAppend: 1000 };
 const prefix = `bench:${randomUUID()}:`;
 const dir = mkdtempSync(join(tmpdir(), 'ds-bench-'));
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -31,7 +33,7 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 const ms = (x) => `${x.toFixed(2)} ms`;
 
 async function ours(name, store) {
-  const server = createSessionServer(store === undefined ? { onError: () => undefined } : { store, onError: () => undefined });
+  const server = createSessionServer(store === undefined ? AGENT_WRITER : { ...AGENT_WRITER, store });
   const running = await listen(server.handler, { port: 0 });
   return {
     name,
@@ -156,8 +158,8 @@ async function liveDelivery(target) {
 async function crossNodeCancel() {
   const storeA = redisStore({ url: REDIS_URL, prefix: `${prefix}cancel:` });
   const storeB = redisStore({ url: REDIS_URL, prefix: `${prefix}cancel:` });
-  const a = createSessionServer({ store: storeA, onError: () => undefined });
-  const b = createSessionServer({ store: storeB, onError: () => undefined });
+  const a = createSessionServer({ ...AGENT_WRITER, store: storeA });
+  const b = createSessionServer({ ...AGENT_WRITER, store: storeB });
   const pending = new Map();
   a.host.onPrompt(async ({ prompt, turn }) => {
     await new Promise((resolve) => {
