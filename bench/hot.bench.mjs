@@ -29,7 +29,9 @@ const chosen = process.argv.length > 2 ? process.argv.slice(2) : PARTS;
 for (const part of chosen) if (!PARTS.includes(part)) throw new Error(`unknown part ${part}: one of ${PARTS.join(', ')}`);
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const APPEND_SECONDS = Number(process.env.HOT_APPEND_SECONDS ?? 5);
+const APPEND_SECONDS = Number(process.env.HOT_APPEND_SECONDS ?? 2);
+/** Rounds of appends, each server once per round, the order reversed every other round: a shared machine's swings hit all three alike. */
+const APPEND_ROUNDS = Number(process.env.HOT_APPEND_ROUNDS ?? 6);
 const WARMUP_SECONDS = 1;
 const CATCH_UP = 100_000;
 const LIVE_SECONDS = 5;
@@ -47,6 +49,11 @@ const fmt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en') : St
 const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : '–');
 const pc = (x) => (Number.isFinite(x) ? `${Math.round(x)}%` : '–');
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
+/** The median of the rounds' ratios (`a[i] / b[i]`, runs of one round), with their range. */
+const medianRatio = (a, b) => {
+  const r = a.map((x, i) => x / b[i]).sort((x, y) => x - y);
+  return `${ratio(r[Math.floor(r.length / 2)], 1)} (${r[0].toFixed(2)}–${r[r.length - 1].toFixed(2)})`;
+};
 const sleep = (t) => new Promise((resolve) => setTimeout(resolve, t));
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const run = randomUUID().slice(0, 8);
@@ -237,7 +244,7 @@ async function runNodeLoad(writer, url, writers, seconds) {
 // ---------------------------------------------------------------- 1. appends
 
 async function appends() {
-  console.log(`\n### 1. Appends/s: POST ${JSON.stringify({ type: 'bench', i: 1, text: 'hello world' })} to one stream: a ${WARMUP_SECONDS} s warm-up, then two ${APPEND_SECONDS} s runs per server (A B C, then C B A), the best counts`);
+  console.log(`\n### 1. Appends/s: POST ${JSON.stringify({ type: 'bench', i: 1, text: 'hello world' })} to one stream: a ${WARMUP_SECONDS} s warm-up, then ${APPEND_ROUNDS} rounds of one ${APPEND_SECONDS} s run per server (A B C, C B A, …); the medians count, and each ratio is the median of the rounds' ratios`);
   console.log('Our server runs with maxSessionEvents 100,000,000 (its default cap of 100,000 events per session would refuse appends mid-run; the others have no cap).');
   if (!HAVE_WRK) console.log('wrk is not on PATH (apt-get install wrk), or HOT_NO_WRK=1: the load comes from a Node generator in a child process instead (slower; it may be the bottleneck).');
   const generator = HAVE_WRK ? 'wrk' : 'node';
@@ -253,9 +260,9 @@ async function appends() {
   try {
     for (const writers of [1, 8]) {
       const runs = new Map(targets.map((t) => [t, []]));
-      // Two rounds, the second in reverse order, each run on a fresh stream; the best of the two counts.
-      for (let round = 0; round < 2; round++) {
-        for (const t of round === 0 ? targets : [...targets].reverse()) {
+      // Each round runs every server once on a fresh stream, in the reverse order of the round before.
+      for (let round = 0; round < APPEND_ROUNDS; round++) {
+        for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
           const load = (url, seconds) => (HAVE_WRK ? runWrk(url, writers, seconds) : runNodeLoad(writerProc, url, writers, seconds));
           if (round === 0) {
             const warm = `${t.proc.url}/v1/stream/hot-warm-${writers}-${run}`;
@@ -279,22 +286,22 @@ async function appends() {
       }
       for (const t of targets) {
         const all = runs.get(t);
-        const best = all.reduce((a, b) => (b.rate > a.rate ? b : a));
-        rates[`${t.key}${writers}`] = best.rate;
+        const median = [...all].sort((a, b) => a.rate - b.rate)[Math.floor(all.length / 2)]; // the median run
+        rates[`${t.key}${writers}`] = all.map((x) => x.rate);
         const check = all.every((x) => x.ok) ? `ok (${all.map((x) => fmt(x.stored)).join(' / ')} stored)` : 'FAILED (see below)';
-        if (best.cpu >= 90) problems.push(`${t.name}, ${writers} writers: the load generator was at ${pc(best.cpu)} CPU: the figure may be the generator's limit, not the server's`);
-        rows.push(`| ${t.name} | ${writers} | **${fmt(best.rate)}** (${all.map((x) => fmt(x.rate)).join(' / ')}) | ${ms(best.p50)} / ${ms(best.p99)} | ${pc(best.serverCpu)} | ${pc(best.cpu)} | ${check} |`);
+        if (median.cpu >= 90) problems.push(`${t.name}, ${writers} writers: the load generator was at ${pc(median.cpu)} CPU: the figure may be the generator's limit, not the server's`);
+        rows.push(`| ${t.name} | ${writers} | **${fmt(median.rate)}** (${all.map((x) => fmt(x.rate)).join(' / ')}) | ${ms(median.p50)} / ${ms(median.p99)} | ${pc(median.serverCpu)} | ${pc(median.cpu)} | ${check} |`);
       }
     }
   } finally {
     await Promise.all([...targets.map((t) => t.proc.stop()), writerProc?.stop()]);
   }
-  console.log(`\n| server | writers | appends/s, best (both runs) | latency p50 / p99 (${generator}, best run) | server CPU | ${generator} CPU | check (stream length after each run) |`);
+  console.log(`\n| server | writers | appends/s, median (every run) | latency p50 / p99 (${generator}, median run) | server CPU | ${generator} CPU | check (stream length after each run) |`);
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(row);
   console.log('\n| ratio | 1 writer | 8 writers |\n| --- | --- | --- |');
-  console.log(`| ours / reference | ${ratio(rates.ours1, rates.reference1)} | ${ratio(rates.ours8, rates.reference8)} |`);
-  console.log(`| ours / bare | ${ratio(rates.ours1, rates.bare1)} | ${ratio(rates.ours8, rates.bare8)} |`);
+  console.log(`| ours / reference | ${medianRatio(rates.ours1, rates.reference1)} | ${medianRatio(rates.ours8, rates.reference8)} |`);
+  console.log(`| ours / bare | ${medianRatio(rates.ours1, rates.bare1)} | ${medianRatio(rates.ours8, rates.bare8)} |`);
   console.log(`\nCPU is % of one core. ${HAVE_WRK ? 'wrk: -t1 -c1, and -t2 -c8 (one connection per writer, keep-alive).' : 'Node generator: one connection per writer.'} A server near 100% is the limit; a load generator near 100% means the figure is the generator's.`);
   for (const p of problems) console.log(`NOTE: ${p}`);
 }
