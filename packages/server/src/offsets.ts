@@ -25,6 +25,7 @@ export const BEGINNING = '-1';
 export const NOW = 'now';
 
 const OFFSET = /^([0-9a-z]{16})_(\d{16})$/;
+const POSITION = /^\d{16}$/;
 const INSTANCE = /^[1-9a-z][0-9a-z]{15}$/;
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
 
@@ -49,13 +50,18 @@ export function isInstance(value: string): boolean {
   return INSTANCE.test(value);
 }
 
+let lastInstance = '';
+
 /**
  * The offset of a position in one instance of a stream.
  * @example
  * formatOffset('k3v9c0q1z8m2b7xa', 3); // 'k3v9c0q1z8m2b7xa_0000000000000003'
  */
 export function formatOffset(instance: string, position: number): string {
-  if (!INSTANCE.test(instance)) throw new RangeError(`not an instance id: ${instance}`);
+  if (instance !== lastInstance) {
+    if (!INSTANCE.test(instance)) throw new RangeError(`not an instance id: ${instance}`);
+    lastInstance = instance; // a stream formats many offsets in a row: its instance is checked once
+  }
   return `${instance}_${String(position).padStart(16, '0')}`;
 }
 
@@ -90,6 +96,11 @@ export function positionIn(
   instance: string,
   ancestors: readonly { instance: string; upTo: number }[] = [],
 ): number | 'foreign' | undefined {
+  // Nearly always an offset of this very instance: its digits are all there is to read.
+  if (offset.length === instance.length + 17 && offset.charCodeAt(instance.length) === 95 /* _ */ && offset.startsWith(instance)) {
+    const digits = offset.slice(instance.length + 1);
+    if (POSITION.test(digits)) return Number(digits);
+  }
   const parsed = parseOffset(offset);
   if (parsed === undefined) return undefined;
   if (parsed.instance === ZERO_INSTANCE || parsed.instance === instance) return parsed.position;
