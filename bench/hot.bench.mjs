@@ -23,6 +23,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { merge, percentile } from './support/hot-stats.mjs';
+import { readPages } from './support/hot-pages.mjs';
 
 const PARTS = ['appends', 'catchup', 'live', 'capacity'];
 const chosen = process.argv.length > 2 ? process.argv.slice(2) : PARTS;
@@ -159,25 +160,8 @@ async function createStream(url) {
 }
 
 /** Read a stream from offset -1 to its end; `parse`: count its events too (else bytes only). */
-async function readStream(url, { parse = false, agent = keepAlive } = {}) {
-  let offset = '-1';
-  let responses = 0;
-  let bytes = 0;
-  let events = 0;
-  const encodings = new Set();
-  for (let round = 0; round < 100_000; round++) {
-    const res = await request('GET', `${url}?offset=${encodeURIComponent(offset)}`, { text: parse, agent });
-    if (res.status !== 200) throw new Error(`GET ${url} at ${offset}: ${res.status}`);
-    responses++;
-    bytes += res.bytes;
-    if (res.headers['content-encoding'] !== undefined) encodings.add(res.headers['content-encoding']);
-    if (parse) events += JSON.parse(res.body).length;
-    const next = res.headers['stream-next-offset'];
-    if (res.headers['stream-up-to-date'] === 'true') return { responses, bytes, events, encodings: [...encodings] };
-    if (next === undefined || next === offset) throw new Error(`GET ${url}: no progress at offset ${offset}`);
-    offset = next;
-  }
-  throw new Error(`GET ${url}: not up to date after 100,000 pages`);
+function readStream(url, { parse = false, agent = keepAlive } = {}) {
+  return readPages((page) => request('GET', page, { text: parse, agent }), url, parse);
 }
 
 // ---------------------------------------------------------------- load generator

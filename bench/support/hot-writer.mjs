@@ -7,6 +7,7 @@
 //       and counts its events, then `runs` reads counting bytes only; replies with the fastest.
 // Each replies with its counts (non-2xx and socket errors apart) and this process's CPU (% of one core).
 import http from 'node:http';
+import { readPages } from './hot-pages.mjs';
 
 const wall = () => performance.timeOrigin + performance.now();
 const pct = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
@@ -116,25 +117,8 @@ function get(agent, url, parse) {
 }
 
 /** Read `url` from offset -1, following Stream-Next-Offset until Stream-Up-To-Date (bytes only, or parsed and counted). */
-async function readAll(agent, url, parse) {
-  let offset = '-1';
-  let responses = 0;
-  let bytes = 0;
-  let events = 0;
-  const encodings = new Set();
-  for (let round = 0; round < 100_000; round++) {
-    const res = await get(agent, `${url}?offset=${encodeURIComponent(offset)}`, parse);
-    if (res.status !== 200) throw new Error(`GET ${url} at ${offset}: ${res.status}`);
-    responses++;
-    bytes += res.bytes;
-    if (res.headers['content-encoding'] !== undefined) encodings.add(res.headers['content-encoding']);
-    if (parse) events += JSON.parse(res.body).length;
-    const next = res.headers['stream-next-offset'];
-    if (res.headers['stream-up-to-date'] === 'true') return { responses, bytes, events, encodings: [...encodings] };
-    if (next === undefined || next === offset) throw new Error(`GET ${url}: no progress at offset ${offset}`);
-    offset = next;
-  }
-  throw new Error(`GET ${url}: not up to date after 100,000 pages`);
+function readAll(agent, url, parse) {
+  return readPages((page) => get(agent, page, parse), url, parse);
 }
 
 /**
