@@ -71,7 +71,7 @@ const HOST = /^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i;
 /**
  * The full URL of a request (`http://<host><path>`; Express's `originalUrl` when it is mounted
  * under a path), or `undefined` for a target that is not a plain path: an absolute form, `*`, or
- * one the URL parser would rewrite (`..`, `.`, `\\`, `%2e` segments), which would name another
+ * one the URL parser would rewrite (`..`, `.`, backslash, `%2e` segments), which would name another
  * path than the one a framework or proxy routed on. The `Host` header only names the host (a
  * malformed one is `localhost`): it never changes the path.
  */
@@ -103,7 +103,7 @@ export function webHeaders(req: IncomingMessage): Headers {
 /**
  * The body, straight from the socket, bounded in bytes and time. After a 413 or 408 the rest
  * is discarded (not buffered) so the answer still reaches the client. A body a parser already
- * read (`express.json()`, `express.raw()`, `express.text()`) is taken from `req.body`.
+ * read is taken from `req.body` (see {@link parsedBody}).
  */
 async function readNodeBody(req: ParsedRequest, maxBytes: number, timeoutMs: number): Promise<Uint8Array> {
   checkDeclaredLength(req.headers['content-length'], maxBytes);
