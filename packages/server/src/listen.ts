@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { toNodeHandler, type Servable, type UpgradeHandler } from './node-handler';
+import { toNodeHandler, type Servable, type UpgradeHandler } from './to-node-handler';
 import { reportToConsole } from './report';
 
 /**

@@ -6,7 +6,7 @@ import { reportToConsole } from './report';
 import type { Authorize } from './protocol/config';
 import { createProtocolHandler, type ProtocolHandlerOptions, type WebHandler } from './protocol/handler';
 import type { NodeHandler } from './protocol/node-handler';
-import { toNodeHandler } from './node-handler';
+import { toNodeHandler } from './to-node-handler';
 import { PresenceRegistry } from './presence';
 import type { SessionStore } from './store';
 import { createWebSocketEndpoint, type WebSocketEndpoint, type WebSocketOptions } from './ws/endpoint';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { modeOf } from '../content-type';
 import { SessionServerError } from '../errors';
 import { isLive, type LiveBody, type ProtocolRequest, type ProtocolResponse } from './exchange';
-import { bodyTimeout, checkDeclaredLength, concat, tooLarge } from './web';
+import { bodyTimeout, checkDeclaredLength, concat, tooLarge } from './body-limits';
 
 /** What a body parser mounted before us (Express's `express.json()`, …) may have left on the request. */
 interface ParsedRequest extends IncomingMessage {

@@ -1,4 +1,5 @@
 import { SessionServerError } from '../errors';
+import { bodyTimeout, checkDeclaredLength, concat, tooLarge } from './body-limits';
 import { isLive, type LiveBody, type ProtocolRequest, type ProtocolResponse } from './exchange';
 
 /**
@@ -101,31 +102,4 @@ async function readWebBody(request: Request, maxBytes: number, timeoutMs: number
     clearTimeout(timer);
   }
   return concat(chunks, length);
-}
-
-/** Refuse (413) a declared `Content-Length` over `maxBytes` before reading anything. */
-export function checkDeclaredLength(declared: string | null | undefined, maxBytes: number): void {
-  if (declared !== null && declared !== undefined && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-}
-
-/** One buffer of `chunks` (the chunk itself when there is one). */
-export function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  const body = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return body;
-}
-
-/** 413 `payload-too-large`. */
-export function tooLarge(maxBytes: number): SessionServerError {
-  return new SessionServerError('payload-too-large', `the request body exceeds ${maxBytes} bytes`);
-}
-
-/** 408 `request-timeout`. */
-export function bodyTimeout(timeoutMs: number): SessionServerError {
-  return new SessionServerError('request-timeout', `the request body did not arrive within ${timeoutMs} ms`);
 }
